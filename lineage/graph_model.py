@@ -1,0 +1,33 @@
+"""The Neo4j graph model: labels, their keys, and the relationships between them.
+
+This is a public interface (users write Cypher against it; README "Graph model"). The sink
+builds its MERGE statements from these tables only, so a label or relationship type that is
+not listed here can never reach a Cypher string.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+Label = Literal["Job", "Run", "Dataset", "Field"]
+RelType = Literal["INSTANCE_OF", "READ", "WROTE", "CHILD_OF", "PART_OF", "HAS_FIELD"]
+
+NODE_KEYS: dict[str, tuple[str, ...]] = {
+    "Job": ("namespace", "name"),
+    "Run": ("runId",),
+    "Dataset": ("namespace", "name"),
+    "Field": ("namespace", "name", "field"),
+}
+
+RELATIONSHIPS: dict[str, tuple[str, str]] = {
+    "INSTANCE_OF": ("Run", "Job"),
+    "READ": ("Run", "Dataset"),
+    "WROTE": ("Run", "Dataset"),
+    "CHILD_OF": ("Run", "Run"),
+    "PART_OF": ("Job", "Job"),
+    "HAS_FIELD": ("Dataset", "Field"),
+}
+
+# Properties that hold instants. Mutations carry them as ISO-8601 strings; the sink stores them
+# as Neo4j DATETIME values so that Cypher can compare and do arithmetic on them.
+DATETIME_PROPERTIES = frozenset({"startedAt", "endedAt", "nominalStartTime", "nominalEndTime"})

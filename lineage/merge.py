@@ -1,0 +1,190 @@
+"""Merging the events of one run into its current state.
+
+The merged run is a pure function of the *set* of events seen: ``merge_event`` is commutative,
+associative and idempotent, so arrival order, duplicates and replays change nothing.
+
+Rules (DESIGN.md section 3):
+- state is the join of the states the events imply (see ``run_state``); terminal is sticky;
+- startedAt is the earliest START/RUNNING eventTime; endedAt is the earliest eventTime of the
+  events that carry the winning terminal state;
+- inputs and outputs accumulate: a later event never removes a dataset;
+- a facet with the same name replaces the older one whole: the latest eventTime wins, ties go to
+  the higher event-type rank, then to the larger canonical JSON, never to arrival order;
+  ``{"_deleted": true}`` is a stamped tombstone, so a later re-add or an older write both resolve.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from lineage.events import Dataset, RunEvent
+from lineage.keys import DatasetKey, JobKey
+from lineage.run_state import RunState
+
+EVENT_TYPE_RANK = {"OTHER": 0, "START": 1, "RUNNING": 2, "COMPLETE": 3, "ABORT": 4, "FAIL": 5}
+
+
+class StampedFacet(BaseModel):
+    """One facet value with what decides which of two versions wins."""
+
+    model_config = ConfigDict(frozen=True)
+
+    time: datetime
+    rank: int
+    value: Any  # None is a tombstone from {"_deleted": true}
+
+    def order(self) -> tuple[datetime, int, str]:
+        return (self.time, self.rank, json.dumps(self.value, sort_keys=True, default=str))
+
+
+FacetMap = dict[str, StampedFacet]
+
+
+class DatasetState(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    namespace: str
+    name: str
+    facets: FacetMap = Field(default_factory=dict)
+
+    @property
+    def key(self) -> DatasetKey:
+        return DatasetKey(self.namespace, self.name)
+
+
+class MergedRun(BaseModel):
+    """Everything known about one run, from all of its events so far."""
+
+    model_config = ConfigDict(frozen=True)
+
+    run_id: UUID
+    job_namespace: str
+    job_name: str
+    state: RunState = RunState.NEW
+    started_at: datetime | None = None
+    terminal_at: dict[RunState, datetime] = Field(default_factory=dict)
+    run_facets: FacetMap = Field(default_factory=dict)
+    job_facets: FacetMap = Field(default_factory=dict)
+    inputs: dict[str, DatasetState] = Field(default_factory=dict)
+    outputs: dict[str, DatasetState] = Field(default_factory=dict)
+
+    @property
+    def job(self) -> JobKey:
+        return JobKey(self.job_namespace, self.job_name)
+
+    @property
+    def ended_at(self) -> datetime | None:
+        return self.terminal_at.get(self.state) if self.state.is_done() else None
+
+
+def merge_event(current: MergedRun | None, event: RunEvent) -> MergedRun:
+    """Fold one event into a run's state (``current`` is None for the first event seen)."""
+    incoming = _from_event(event)
+    return incoming if current is None else merge_runs(current, incoming)
+
+
+def merge_runs(a: MergedRun, b: MergedRun) -> MergedRun:
+    """Join two partial states of the same run."""
+    if a.run_id != b.run_id:
+        raise ValueError(f"cannot merge run {a.run_id} with run {b.run_id}")
+    # All events of a run should name one job; if a producer disagrees with itself, the
+    # smaller key wins so the answer still does not depend on arrival order.
+    job = min(a.job, b.job)
+    terminal_at = dict(a.terminal_at)
+    for state, time in b.terminal_at.items():
+        terminal_at[state] = min(time, terminal_at.get(state, time))
+    return MergedRun(
+        run_id=a.run_id,
+        job_namespace=job.namespace,
+        job_name=job.name,
+        state=a.state.join(b.state),
+        started_at=_min_time(a.started_at, b.started_at),
+        terminal_at=terminal_at,
+        run_facets=_merge_facets(a.run_facets, b.run_facets),
+        job_facets=_merge_facets(a.job_facets, b.job_facets),
+        inputs=_merge_datasets(a.inputs, b.inputs),
+        outputs=_merge_datasets(a.outputs, b.outputs),
+    )
+
+
+def live_facets(facets: FacetMap) -> dict[str, Any]:
+    """The facets as a plain mapping, without tombstones."""
+    return {name: f.value for name, f in sorted(facets.items()) if f.value is not None}
+
+
+def dataset_id(key: DatasetKey) -> str:
+    """A string form of a dataset key usable as a JSON object key (namespaces contain '/')."""
+    return f"{key.namespace}\x00{key.name}"
+
+
+def _from_event(event: RunEvent) -> MergedRun:
+    event_type = (event.eventType or "OTHER").upper()
+    state = RunState.from_event_type(event_type)
+    stamp = (event.eventTime, EVENT_TYPE_RANK.get(event_type, 0))
+    return MergedRun(
+        run_id=event.run.runId,
+        job_namespace=event.job.namespace,
+        job_name=event.job.name,
+        state=state,
+        started_at=event.eventTime if state is RunState.RUNNING else None,
+        terminal_at={state: event.eventTime} if state.is_done() else {},
+        run_facets=_stamp(event.run.facets, stamp),
+        job_facets=_stamp(event.job.facets, stamp),
+        inputs=_datasets(event.inputs, stamp),
+        outputs=_datasets(event.outputs, stamp),
+    )
+
+
+def _datasets(datasets: list[Dataset], stamp: tuple[datetime, int]) -> dict[str, DatasetState]:
+    out: dict[str, DatasetState] = {}
+    for ds in datasets:
+        state = DatasetState(namespace=ds.namespace, name=ds.name, facets=_stamp(ds.facets, stamp))
+        ident = dataset_id(ds.key)
+        out[ident] = _merge_dataset(out[ident], state) if ident in out else state
+    return out
+
+
+def _stamp(facets: dict[str, Any], stamp: tuple[datetime, int]) -> FacetMap:
+    time, rank = stamp
+    out = {}
+    for name, value in facets.items():
+        deleted = isinstance(value, dict) and value.get("_deleted") is True
+        out[name] = StampedFacet(time=time, rank=rank, value=None if deleted else value)
+    return out
+
+
+def _merge_facets(a: FacetMap, b: FacetMap) -> FacetMap:
+    if not b:
+        return a
+    out = dict(a)
+    for name, facet in b.items():
+        mine = out.get(name)
+        if mine is None or facet.order() > mine.order():
+            out[name] = facet
+    return out
+
+
+def _merge_dataset(a: DatasetState, b: DatasetState) -> DatasetState:
+    return DatasetState(namespace=a.namespace, name=a.name, facets=_merge_facets(a.facets, b.facets))
+
+
+def _merge_datasets(
+    a: dict[str, DatasetState], b: dict[str, DatasetState]
+) -> dict[str, DatasetState]:
+    out = dict(a)
+    for ident, ds in b.items():
+        out[ident] = _merge_dataset(out[ident], ds) if ident in out else ds
+    return out
+
+
+def _min_time(a: datetime | None, b: datetime | None) -> datetime | None:
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return min(a, b)

@@ -1,0 +1,94 @@
+"""Graph mutations: the messages on the ``lineage.graph`` topic.
+
+Each mutation is an idempotent full-state upsert of one node or one relationship (never a
+delta), so writing a mutation twice, or replaying the topic, leaves the same graph. Labels,
+keys and relationship types are checked against ``graph_model`` when a mutation is built or
+decoded.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
+
+from lineage.graph_model import NODE_KEYS, RELATIONSHIPS, Label, RelType
+
+PropValue = str | int | float | bool | list[str] | list[int] | list[float] | None
+
+
+class NodeRef(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    label: Label
+    key: dict[str, str]
+
+    @model_validator(mode="after")
+    def _key_matches_model(self) -> NodeRef:
+        expected = NODE_KEYS[self.label]
+        if tuple(sorted(self.key)) != tuple(sorted(expected)):
+            raise ValueError(f"{self.label} is keyed by {expected}, got {tuple(self.key)}")
+        return self
+
+    def sort_key(self) -> tuple[str, ...]:
+        return (self.label, *(self.key[k] for k in NODE_KEYS[self.label]))
+
+    def message_key(self) -> str:
+        return ":".join(self.sort_key())
+
+
+class NodeUpsert(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    op: Literal["node"] = "node"
+    node: NodeRef
+    props: dict[str, PropValue] = Field(default_factory=dict)
+
+    def message_key(self) -> str:
+        return self.node.message_key()
+
+
+class EdgeUpsert(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    op: Literal["edge"] = "edge"
+    type: RelType
+    start: NodeRef
+    end: NodeRef
+    props: dict[str, PropValue] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _ends_match_model(self) -> EdgeUpsert:
+        expected = RELATIONSHIPS[self.type]
+        if (self.start.label, self.end.label) != expected:
+            raise ValueError(
+                f"{self.type} goes from {expected[0]} to {expected[1]}, "
+                f"got {self.start.label} to {self.end.label}"
+            )
+        return self
+
+    def message_key(self) -> str:
+        # Keyed by the start node so that a node and its outgoing edges share a partition
+        # and reach a sink in the order the processor emitted them.
+        return self.start.message_key()
+
+
+Mutation = Annotated[NodeUpsert | EdgeUpsert, Field(discriminator="op")]
+_MUTATION = TypeAdapter(Mutation)
+
+
+def node(label: Label, props: dict[str, Any] | None = None, **key: str) -> NodeUpsert:
+    return NodeUpsert(node=NodeRef(label=label, key=key), props=props or {})
+
+
+def ref(label: Label, **key: str) -> NodeRef:
+    return NodeRef(label=label, key=key)
+
+
+def encode_mutation(mutation: NodeUpsert | EdgeUpsert) -> bytes:
+    return mutation.model_dump_json().encode()
+
+
+def decode_mutation(raw: bytes | str) -> NodeUpsert | EdgeUpsert:
+    """Parse one mutation; raises pydantic.ValidationError when it breaks the graph model."""
+    return _MUTATION.validate_json(raw)

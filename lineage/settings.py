@@ -1,0 +1,93 @@
+"""The one settings object, built at the entry points from ``LINEAGE_*`` variables and flags.
+
+Library code receives a ``Settings`` and never reads the environment itself. Defaults point at
+the local stack (``lineage stack up``) on loopback.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+
+ENV_PREFIX = "LINEAGE_"
+
+DEFAULT_KAFKA_PORT = 9092
+DEFAULT_KAFKA_CONTROLLER_PORT = 9093
+DEFAULT_NEO4J_BOLT_PORT = 7687
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kafka_bootstrap: str = f"127.0.0.1:{DEFAULT_KAFKA_PORT}"
+    neo4j_uri: str = f"bolt://127.0.0.1:{DEFAULT_NEO4J_BOLT_PORT}"
+    neo4j_user: str = "neo4j"
+    neo4j_password: SecretStr = SecretStr("")
+    neo4j_database: str = "neo4j"
+
+    events_topic: str = "openlineage.events"
+    dlq_topic: str = "openlineage.events.dlq"
+    runs_topic: str = "lineage.runs"
+    graph_topic: str = "lineage.graph"
+    topic_partitions: int = Field(default=6, ge=1)
+
+    processor_group: str = "lineage-processor"
+    sink_group: str = "lineage-sink"
+    processor_store: str = "memory://"
+    sink_batch_size: int = Field(default=1000, ge=1)
+
+    ingest_host: str = "127.0.0.1"
+    ingest_port: int = Field(default=5050, ge=1, le=65535)
+
+    home: Path = Path(".lineage")
+    stack_data_dir: Path = Path(".lineage/stack")  # default: <home>/stack
+    cache_dir: Path = Path(".lineage/cache")  # default: <home>/cache
+    log_level: str = "INFO"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _dirs_under_home(cls, values: Any) -> Any:
+        if isinstance(values, dict) and values.get("home") is not None:
+            home = Path(values["home"])
+            values.setdefault("stack_data_dir", home / "stack")
+            values.setdefault("cache_dir", home / "cache")
+        return values
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str], **overrides: Any) -> Settings:
+        """Settings from ``LINEAGE_<FIELD>`` variables, then explicit overrides (flags).
+
+        Raises SettingsError naming the variable and what is wrong with it.
+        """
+        values: dict[str, Any] = {}
+        for name in cls.model_fields:
+            raw = environ.get(ENV_PREFIX + name.upper())
+            if raw is not None and raw != "":
+                values[name] = raw
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        try:
+            return cls(**values)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{ENV_PREFIX}{'.'.join(str(p) for p in err['loc']).upper()}: {err['msg']}"
+                for err in exc.errors()
+            )
+            raise SettingsError(f"invalid configuration: {problems}") from exc
+
+    def describe(self) -> dict[str, Any]:
+        """The settings as printable data, secrets masked."""
+        return self.model_dump(mode="json") | {
+            "neo4j_password": "***" if self.neo4j_password.get_secret_value() else ""
+        }
+
+    @property
+    def neo4j_auth(self) -> tuple[str, str] | None:
+        password = self.neo4j_password.get_secret_value()
+        return (self.neo4j_user, password) if password else None
+
+
+class SettingsError(ValueError):
+    """A configuration value is missing or malformed; the message says which and why."""

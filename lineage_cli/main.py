@@ -1,0 +1,194 @@
+"""``lineage``: one console script for the stack, the components and (later) the queries.
+
+Configuration comes from ``LINEAGE_*`` environment variables and flags, read here and nowhere
+else. Without LINEAGE_KAFKA_BOOTSTRAP / LINEAGE_NEO4J_URI the components use the addresses of
+the local stack in the default data folder if one is running, else its default ports.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from lineage.settings import Settings, SettingsError
+from lineage_cli.logs import configure_logging
+from lineage_stack import stack
+from lineage_stack.errors import StackError
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "handler", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.handler(args) or 0)
+    except (StackError, SettingsError) as exc:
+        print(f"lineage: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="lineage", description="OpenLineage events in, an always-current Neo4j lineage graph out."
+    )
+    sub = parser.add_subparsers(metavar="COMMAND")
+
+    stack_p = sub.add_parser("stack", help="local Apache Kafka and Neo4j, without Docker")
+    stack_sub = stack_p.add_subparsers(metavar="ACTION")
+    up_p = stack_sub.add_parser("up", help="start Kafka and Neo4j on 127.0.0.1 (reuses a running stack)")
+    _stack_dirs(up_p)
+    up_p.add_argument("--kafka-port", type=int, default=None, help="Kafka listener (default 9092)")
+    up_p.add_argument("--kafka-controller-port", type=int, default=None, help="KRaft controller (default 9093)")
+    up_p.add_argument("--neo4j-port", type=int, default=None, help="Neo4j Bolt (default 7687)")
+    up_p.add_argument("--json", action="store_true", help="print the addresses as JSON")
+    up_p.set_defaults(handler=_stack_up)
+    down_p = stack_sub.add_parser("down", help="stop the servers `stack up` started")
+    _stack_dirs(down_p)
+    down_p.set_defaults(handler=_stack_down)
+    status_p = stack_sub.add_parser("status", help="addresses and state of the local stack")
+    _stack_dirs(status_p)
+    status_p.add_argument("--json", action="store_true", help="print JSON for other tools")
+    status_p.set_defaults(handler=_stack_status)
+
+    run_p = sub.add_parser("run", help="run a processor worker and a sink together (the local default)")
+    run_p.set_defaults(handler=_run_all)
+    process_p = sub.add_parser("process", help="run one stream-processor worker")
+    process_p.set_defaults(handler=_process)
+    sink_p = sub.add_parser("sink", help="run one Neo4j sink")
+    sink_p.set_defaults(handler=_sink)
+    return parser
+
+
+def _stack_dirs(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data-dir", type=Path, default=None, help="stack data folder (default .lineage/stack)")
+    p.add_argument("--cache-dir", type=Path, default=None, help="jar cache folder (default .lineage/cache)")
+
+
+def _env_settings(**overrides: Any) -> Settings:
+    return Settings.from_env(os.environ, **overrides)
+
+
+def _stack_config(args: argparse.Namespace) -> stack.StackConfig:
+    settings = _env_settings()
+    defaults = stack.StackConfig(data_dir=settings.stack_data_dir, cache_dir=settings.cache_dir)
+    return stack.StackConfig(
+        data_dir=args.data_dir or defaults.data_dir,
+        cache_dir=args.cache_dir or defaults.cache_dir,
+        kafka_port=getattr(args, "kafka_port", None) or defaults.kafka_port,
+        kafka_controller_port=getattr(args, "kafka_controller_port", None) or defaults.kafka_controller_port,
+        neo4j_port=getattr(args, "neo4j_port", None) or defaults.neo4j_port,
+    )
+
+
+def _progress(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _stack_up(args: argparse.Namespace) -> int:
+    config = _stack_config(args)
+    stack.up(config, log=_progress)
+    info = stack.status(config.data_dir)
+    if args.json:
+        print(json.dumps(info, indent=2))
+    else:
+        print(f"Kafka bootstrap: {info['kafka_bootstrap']}")
+        print(f"Neo4j Bolt URI:  {info['neo4j_uri']}")
+        print(f"data folder:     {info['data_dir']}")
+    return 0
+
+
+def _stack_down(args: argparse.Namespace) -> int:
+    stack.down(_stack_config(args).data_dir, log=_progress)
+    return 0
+
+
+def _stack_status(args: argparse.Namespace) -> int:
+    info = stack.status(_stack_config(args).data_dir)
+    if args.json:
+        print(json.dumps(info, indent=2))
+    else:
+        for service, address in (("Kafka", "kafka_bootstrap"), ("Neo4j", "neo4j_uri")):
+            running = info[f"{service.lower()}_running"]
+            print(f"{service}: {'running' if running else 'stopped'}  {info[address] or ''}".rstrip())
+        print(f"data folder: {info['data_dir']}")
+    return 0 if info["running"] else 1
+
+
+def component_settings() -> Settings:
+    """Settings for a component: env first, then the running default stack's addresses."""
+    settings = _env_settings()
+    found: dict[str, Any] = {}
+    if not os.environ.get("LINEAGE_KAFKA_BOOTSTRAP") or not os.environ.get("LINEAGE_NEO4J_URI"):
+        info = stack.status(settings.stack_data_dir)
+        if not os.environ.get("LINEAGE_KAFKA_BOOTSTRAP") and info["kafka_running"]:
+            found["kafka_bootstrap"] = info["kafka_bootstrap"]
+        if not os.environ.get("LINEAGE_NEO4J_URI") and info["neo4j_running"]:
+            found["neo4j_uri"] = info["neo4j_uri"]
+    return settings.model_copy(update=found) if found else settings
+
+
+def _process(_args: argparse.Namespace) -> int:
+    from stream_processor.worker import run_worker
+
+    settings = component_settings()
+    configure_logging(settings.log_level)
+    run_worker(settings)
+    return 0
+
+
+def _sink(_args: argparse.Namespace) -> int:
+    from sinks.consumer import run_sink
+
+    settings = component_settings()
+    configure_logging(settings.log_level)
+    run_sink(settings)
+    return 0
+
+
+def _run_all(_args: argparse.Namespace) -> int:
+    """Run each component as a child process; stop all when one exits or on Ctrl-C."""
+    settings = component_settings()
+    env = dict(os.environ)
+    env.setdefault("LINEAGE_KAFKA_BOOTSTRAP", settings.kafka_bootstrap)
+    env.setdefault("LINEAGE_NEO4J_URI", settings.neo4j_uri)
+    print(
+        f"lineage run: Kafka {settings.kafka_bootstrap}, Neo4j {settings.neo4j_uri}; "
+        f"publish OpenLineage events to topic {settings.events_topic}. Ctrl-C stops.",
+        file=sys.stderr,
+        flush=True,
+    )
+    children = [
+        subprocess.Popen([sys.executable, "-m", "lineage_cli", name], env=env)
+        for name in ("process", "sink")
+    ]
+
+    def stop_children(*_: object) -> None:
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, stop_children)
+    signal.signal(signal.SIGINT, stop_children)
+    code = 0
+    try:
+        while all(child.poll() is None for child in children):
+            try:
+                children[0].wait(timeout=0.5)
+            except subprocess.TimeoutExpired:
+                pass
+    finally:
+        stop_children()
+        for child in children:
+            code = code or (child.wait() or 0)
+    return code

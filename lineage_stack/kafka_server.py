@@ -1,0 +1,131 @@
+"""Apache Kafka in KRaft mode: one combined broker+controller on 127.0.0.1."""
+
+from __future__ import annotations
+
+import base64
+import subprocess
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+from lineage_stack.errors import StackError
+from lineage_stack.processes import log_tail, port_in_use, wait_until
+
+KAFKA_VERSION = "4.1.2"
+LOG4J_VERSION = "2.25.3"  # the log4j2 version Kafka 4.1.2 is built against
+POM = "kafka.pom.xml"
+
+
+def pom_versions() -> dict[str, str]:
+    return {"KAFKA_VERSION": KAFKA_VERSION, "LOG4J_VERSION": LOG4J_VERSION}
+
+
+def write_config(home: Path, port: int, controller_port: int) -> Path:
+    """Write server.properties and log4j2.yaml under ``home``; returns the properties path."""
+    home.mkdir(parents=True, exist_ok=True)
+    props = home / "server.properties"
+    props.write_text(
+        "\n".join(
+            [
+                "process.roles=broker,controller",
+                "node.id=1",
+                f"controller.quorum.voters=1@127.0.0.1:{controller_port}",
+                f"listeners=PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}",
+                f"advertised.listeners=PLAINTEXT://127.0.0.1:{port}",
+                "controller.listener.names=CONTROLLER",
+                "inter.broker.listener.name=PLAINTEXT",
+                "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+                f"log.dirs={home / 'data'}",
+                "num.partitions=1",
+                "auto.create.topics.enable=true",
+                "offsets.topic.replication.factor=1",
+                "offsets.topic.num.partitions=10",
+                "transaction.state.log.replication.factor=1",
+                "transaction.state.log.min.isr=1",
+                "share.coordinator.state.topic.replication.factor=1",
+                "share.coordinator.state.topic.min.isr=1",
+                "group.initial.rebalance.delay.ms=0",
+                "message.max.bytes=16777216",
+                "",
+            ]
+        )
+    )
+    (home / "log4j2.yaml").write_text(
+        "Configuration:\n"
+        "  Appenders:\n"
+        "    Console:\n"
+        "      name: STDOUT\n"
+        "      PatternLayout:\n"
+        '        pattern: "[%d] %p %m (%c)%n"\n'
+        "  Loggers:\n"
+        "    Root:\n"
+        "      level: INFO\n"
+        "      AppenderRef:\n"
+        "        - ref: STDOUT\n"
+    )
+    return props
+
+
+def format_storage(java: str, lib: Path, home: Path) -> None:
+    """Format the KRaft storage once; the cluster id is kept beside the data."""
+    id_file = home / "cluster.id"
+    if not id_file.exists():
+        id_file.write_text(base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="))
+    cmd = [
+        java,
+        "-cp",
+        f"{lib}/*",
+        f"-Dlog4j2.configurationFile={home / 'log4j2.yaml'}",
+        "kafka.tools.StorageTool",
+        "format",
+        "-t",
+        id_file.read_text().strip(),
+        "-c",
+        str(home / "server.properties"),
+        "--ignore-formatted",
+    ]
+    result = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise StackError(
+            f"formatting Kafka storage in {home / 'data'} failed (exit {result.returncode}); "
+            f"remove that folder or use a fresh --data-dir.\n{(result.stdout + result.stderr)[-3000:]}"
+        )
+
+
+def server_command(java: str, lib: Path, home: Path) -> list[str]:
+    return [
+        java,
+        "-Xms256m",
+        "-Xmx1g",
+        "-XX:+UseG1GC",
+        "-Djava.awt.headless=true",
+        f"-Dlog4j2.configurationFile={home / 'log4j2.yaml'}",
+        f"-Dkafka.logs.dir={home / 'logs'}",
+        "-cp",
+        f"{lib}/*",
+        "kafka.Kafka",
+        str(home / "server.properties"),
+    ]
+
+
+def wait_ready(port: int, alive: Callable[[], bool], log: Path, timeout: float = 90.0) -> None:
+    """Wait until an AdminClient lists topics, or fail with the tail of the server log."""
+    from confluent_kafka.admin import AdminClient
+
+    def ready() -> bool:
+        if not alive():
+            raise StackError(f"Kafka exited during start-up. Last lines of {log}:\n{log_tail(log)}")
+        if not port_in_use(port):
+            return False
+        admin = AdminClient({"bootstrap.servers": f"127.0.0.1:{port}", "log_level": 0})
+        try:
+            admin.list_topics(timeout=2)
+        except Exception:  # noqa: BLE001 - any failure here only means "not ready yet"
+            return False
+        return True
+
+    if not wait_until(ready, timeout, interval=0.5):
+        raise StackError(
+            f"Kafka did not accept clients on 127.0.0.1:{port} within {timeout:.0f}s. "
+            f"Last lines of {log}:\n{log_tail(log)}"
+        )

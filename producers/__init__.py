@@ -1,0 +1,1 @@
+"""Getting OpenLineage events into Kafka: the publisher, topic set-up, and (later) HTTP ingest."""

@@ -1,0 +1,99 @@
+"""Publishing OpenLineage events to Kafka: one verb, ``publish``.
+
+The producer is idempotent with acks=all, compresses, and lingers a little so that events travel
+in batches. Delivery failures are collected from the delivery callbacks and raised by ``flush``,
+never dropped.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+from confluent_kafka import KafkaError, Message, Producer
+
+from lineage.message_key import message_key
+
+logger = logging.getLogger(__name__)
+
+
+class DeliveryFailed(RuntimeError):
+    """Kafka did not acknowledge some events; ``errors`` lists (key, error) pairs."""
+
+    def __init__(self, errors: list[tuple[str | None, str]]) -> None:
+        super().__init__(f"{len(errors)} event(s) not delivered; first: {errors[0][1]}")
+        self.errors = errors
+
+
+class EventPublisher:
+    def __init__(self, bootstrap: str, topic: str, extra_config: dict[str, Any] | None = None):
+        self.topic = topic
+        self._errors: list[tuple[str | None, str]] = []
+        self._delivered = 0
+        self._producer = Producer(
+            {
+                "bootstrap.servers": bootstrap,
+                "enable.idempotence": True,
+                "acks": "all",
+                "compression.type": "zstd",
+                "linger.ms": 20,
+                "batch.size": 1_000_000,
+                "message.max.bytes": 16_777_216,
+                **(extra_config or {}),
+            }
+        )
+
+    def publish(self, events: Iterable[dict[str, Any] | bytes]) -> int:
+        """Queue events (dicts, or raw JSON bytes sent as they are); returns how many."""
+        count = 0
+        for event in events:
+            if isinstance(event, bytes):
+                raw = event
+                key = message_key(json.loads(raw)) if raw[:1] == b"{" else None
+            else:
+                raw = json.dumps(event, separators=(",", ":")).encode()
+                key = message_key(event)
+            self._produce(raw, key)
+            count += 1
+        return count
+
+    def _produce(self, raw: bytes, key: str | None) -> None:
+        while True:
+            try:
+                self._producer.produce(
+                    self.topic, value=raw, key=key.encode() if key else None, on_delivery=self._on_delivery
+                )
+                break
+            except BufferError:
+                # Local queue full: serve delivery callbacks until there is room.
+                self._producer.poll(0.5)
+        self._producer.poll(0)
+
+    def _on_delivery(self, err: KafkaError | None, msg: Message) -> None:
+        if err is not None:
+            key = msg.key().decode(errors="replace") if msg.key() else None
+            self._errors.append((key, str(err)))
+            logger.error("event not delivered topic=%s key=%s error=%s", msg.topic(), key, err)
+        else:
+            self._delivered += 1
+
+    def flush(self, timeout: float = 60.0) -> int:
+        """Wait until every queued event is acknowledged; raises DeliveryFailed if any was not."""
+        remaining = self._producer.flush(timeout)
+        if remaining:
+            self._errors.append((None, f"{remaining} event(s) still queued after {timeout:.0f}s"))
+        if self._errors:
+            errors, self._errors = self._errors, []
+            raise DeliveryFailed(errors)
+        return self._delivered
+
+    def close(self) -> None:
+        self.flush()
+
+    def __enter__(self) -> EventPublisher:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,1 @@
+"""The Faust processor: validate OpenLineage events, merge runs, emit graph mutations."""

@@ -1,0 +1,16 @@
+"""``lineage process``: run one processor worker until it is told to stop."""
+
+from __future__ import annotations
+
+import faust
+
+from lineage.settings import Settings
+from producers.topics import ensure_topics
+from stream_processor.app import all_topics, create_app
+
+
+def run_worker(settings: Settings) -> None:
+    ensure_topics(settings.kafka_bootstrap, all_topics(settings), settings.topic_partitions)
+    app = create_app(settings)
+    worker = faust.Worker(app, loglevel=settings.log_level, quiet=True)
+    worker.execute_from_commandline()
