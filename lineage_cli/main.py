@@ -21,6 +21,8 @@ from lineage.settings import Settings, SettingsError
 from lineage_cli.logs import configure_logging
 from lineage_stack import stack
 from lineage_stack.errors import StackError
+from producers.topics import KafkaUnavailable
+from sinks.neo4j_writer import Neo4jUnavailable
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -31,7 +33,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         return int(args.handler(args) or 0)
-    except (StackError, SettingsError) as exc:
+    except (StackError, SettingsError, KafkaUnavailable, Neo4jUnavailable) as exc:
         print(f"lineage: error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

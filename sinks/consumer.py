@@ -103,6 +103,7 @@ def run_sink(settings: Settings) -> None:
     ensure_topics(settings.kafka_bootstrap, [settings.graph_topic], settings.topic_partitions)
     with neo4j.GraphDatabase.driver(settings.neo4j_uri, auth=settings.neo4j_auth) as driver:
         writer = Neo4jGraphWriter(driver, settings.neo4j_database)
+        writer.verify(settings.neo4j_uri)
         writer.ensure_schema()
         sink = GraphSink(settings, writer, create_consumer(settings))
         for sig in (signal.SIGINT, signal.SIGTERM):

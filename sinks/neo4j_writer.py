@@ -11,7 +11,7 @@ import logging
 from collections.abc import Sequence
 
 import neo4j
-from neo4j.exceptions import ClientError
+from neo4j.exceptions import ClientError, DriverError, Neo4jError
 
 from lineage.mutations import EdgeUpsert, NodeUpsert
 from sinks.batches import Statement, plan
@@ -20,10 +20,24 @@ from sinks.cypher import schema_statements
 logger = logging.getLogger(__name__)
 
 
+class Neo4jUnavailable(RuntimeError):
+    """Neo4j could not be reached or refused the credentials; the message says what to do."""
+
+
 class Neo4jGraphWriter:
     def __init__(self, driver: neo4j.Driver, database: str = "neo4j") -> None:
         self._driver = driver
         self._database = database
+
+    def verify(self, uri: str) -> None:
+        """Fail fast, with a clear message, when Neo4j is not reachable."""
+        try:
+            self._driver.verify_connectivity()
+        except (DriverError, Neo4jError) as exc:
+            raise Neo4jUnavailable(
+                f"cannot reach Neo4j at {uri} ({exc}). Start the local stack with `lineage stack up`, "
+                "or set LINEAGE_NEO4J_URI (and LINEAGE_NEO4J_USER / LINEAGE_NEO4J_PASSWORD)."
+            ) from exc
 
     def ensure_schema(self) -> None:
         """Create the constraints and indexes of the graph model (idempotent)."""

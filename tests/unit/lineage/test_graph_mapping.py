@@ -1,0 +1,314 @@
+"""From a merged run to graph mutations (DESIGN.md section 3, "Neo4j graph")."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+from uuid import UUID
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from lineage.events import InvalidEvent, decode_run_event
+from lineage.graph_mapping import run_mutations
+from lineage.graph_model import NODE_KEYS, RELATIONSHIPS
+from lineage.mutations import EdgeUpsert, NodeUpsert, decode_mutation, encode_mutation
+from tests.unit.factories import FULL_EVENT, dataset, load_json, run_event, run_event_dict
+from tests.unit.lineage.strategies import arrivals, at, fold, run_events
+
+Mutations = list[NodeUpsert | EdgeUpsert]
+
+
+def nodes(mutations: Mutations, label: str) -> dict[tuple[str, ...], dict[str, Any]]:
+    return {
+        tuple(m.node.key[k] for k in NODE_KEYS[label]): dict(m.props)
+        for m in mutations
+        if isinstance(m, NodeUpsert) and m.node.label == label
+    }
+
+
+def edges(mutations: Mutations, rel_type: str) -> set[tuple[tuple[str, ...], tuple[str, ...]]]:
+    return {
+        (m.start.sort_key(), m.end.sort_key())
+        for m in mutations
+        if isinstance(m, EdgeUpsert) and m.type == rel_type
+    }
+
+
+def encoded(mutations: Mutations) -> list[bytes]:
+    return [encode_mutation(m) for m in mutations]
+
+
+# --- the real example_full_event.json, merged with a START ----------------------------------------
+
+FULL_RUN_ID = "ea041791-68bc-4ae1-bd89-4c8106a157e4"
+JOB = ("Job", "my-scheduler-namespace", "myjob.mytask")
+RUN = ("Run", FULL_RUN_ID)
+DS = ("Dataset", "my-datasource-namespace", "instance.schema.table")
+START_TIME = datetime(2020, 12, 28, 19, 50, tzinfo=UTC)
+COMPLETE_TIME = datetime(2020, 12, 28, 19, 51, 1, 641000, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def full_event() -> dict[str, Any]:
+    return load_json(FULL_EVENT)
+
+
+@pytest.fixture(scope="module")
+def full_mutations(full_event: dict[str, Any]) -> Mutations:
+    complete = decode_run_event(FULL_EVENT.read_bytes())
+    start_dict = json.loads(json.dumps(full_event))
+    start_dict["eventType"] = "START"
+    start_dict["eventTime"] = START_TIME.isoformat()
+    start = decode_run_event(json.dumps(start_dict).encode())
+    return run_mutations(fold([complete, start]))
+
+
+def test_full_event_job_node_keeps_job_facets(full_event: dict[str, Any], full_mutations: Mutations) -> None:
+    job = nodes(full_mutations, "Job")[JOB[1:]]
+    assert json.loads(job["facets"]) == full_event["job"]["facets"]
+
+
+def test_full_event_run_node(full_event: dict[str, Any], full_mutations: Mutations) -> None:
+    run = nodes(full_mutations, "Run")[(FULL_RUN_ID,)]
+    assert run["state"] == "COMPLETED"
+    assert datetime.fromisoformat(run["startedAt"]) == START_TIME
+    assert datetime.fromisoformat(run["endedAt"]) == COMPLETE_TIME
+    assert run["nominalStartTime"] == "2020-12-17T03:00:00.001Z"
+    assert run["nominalEndTime"] == "2020-12-17T04:00:00.001Z"
+    assert run["errorMessage"] is None
+    # No run facet is lost: nominalTime, parent and tags, whole.
+    assert json.loads(run["facets"]) == full_event["run"]["facets"]
+
+
+def test_full_event_relationships(full_mutations: Mutations) -> None:
+    assert edges(full_mutations, "INSTANCE_OF") == {(RUN, JOB)}
+    assert edges(full_mutations, "READ") == {(RUN, DS)}
+    assert edges(full_mutations, "WROTE") == {(RUN, DS)}
+    assert DS[1:] in nodes(full_mutations, "Dataset")
+
+
+def test_full_event_schema_fields(full_mutations: Mutations) -> None:
+    field_key = ("my-datasource-namespace", "instance.schema.table", "column1")
+    fields = nodes(full_mutations, "Field")
+    assert set(fields) == {field_key}
+    assert fields[field_key] == {"type": "VARCHAR", "description": "string"}
+    assert edges(full_mutations, "HAS_FIELD") == {(DS, ("Field", *field_key))}
+
+
+def test_full_event_links_the_parent_run_but_not_its_own_job(
+    full_event: dict[str, Any], full_mutations: Mutations
+) -> None:
+    parent = full_event["run"]["facets"]["parent"]
+    # In this file the parent facet names the run's own job: no PART_OF self-loop.
+    assert (parent["job"]["namespace"], parent["job"]["name"]) == JOB[1:]
+    assert edges(full_mutations, "CHILD_OF") == {(RUN, ("Run", parent["run"]["runId"]))}
+    assert edges(full_mutations, "PART_OF") == set()
+    # The parent run is a placeholder that must not overwrite what its own events say.
+    assert nodes(full_mutations, "Run")[(parent["run"]["runId"],)] == {}
+
+
+def test_every_mutation_round_trips_and_fits_the_graph_model(full_mutations: Mutations) -> None:
+    for m in full_mutations:
+        assert decode_mutation(encode_mutation(m)) == m
+        if isinstance(m, EdgeUpsert):
+            assert (m.start.label, m.end.label) == RELATIONSHIPS[m.type]
+
+
+# --- parents ---------------------------------------------------------------------------------------
+
+PARENT_RUN = "6f2a2c1e-0000-4000-8000-00000000beef"
+ROOT_RUN = "6f2a2c1e-0000-4000-8000-0000000000aa"
+
+
+def _with_parent(parent: dict[str, Any]) -> Mutations:
+    return run_mutations(
+        fold([run_event("START", at(0), job=("ns", "child"), run_facets={"parent": parent})])
+    )
+
+
+def test_parent_in_another_job_gives_child_of_and_part_of() -> None:
+    mutations = _with_parent(
+        {
+            "run": {"runId": PARENT_RUN},
+            "job": {"namespace": "ns", "name": "dag"},
+            "root": {"run": {"runId": ROOT_RUN}, "job": {"namespace": "ns", "name": "root-dag"}},
+        }
+    )
+    child_run = ("Run", "0d4b7a4e-7e3c-4b7a-9d7e-1f0a2b3c4d5e")
+    assert edges(mutations, "CHILD_OF") == {(child_run, ("Run", PARENT_RUN))}
+    assert edges(mutations, "PART_OF") == {(("Job", "ns", "child"), ("Job", "ns", "dag"))}
+    # Placeholders for the parent run and job carry no properties.
+    assert nodes(mutations, "Job")[("ns", "dag")] == {}
+    assert nodes(mutations, "Run")[(PARENT_RUN,)] == {}
+
+
+def test_parent_naming_the_same_job_gives_no_part_of() -> None:
+    mutations = _with_parent({"run": {"runId": PARENT_RUN}, "job": {"namespace": "ns", "name": "child"}})
+    assert len(edges(mutations, "CHILD_OF")) == 1
+    assert edges(mutations, "PART_OF") == set()
+
+
+def test_parent_without_run_id_gives_part_of_only() -> None:
+    mutations = _with_parent({"run": {}, "job": {"namespace": "ns", "name": "dag"}})
+    assert edges(mutations, "CHILD_OF") == set()
+    assert edges(mutations, "PART_OF") == {(("Job", "ns", "child"), ("Job", "ns", "dag"))}
+
+
+def test_no_parent_no_parent_links() -> None:
+    mutations = run_mutations(fold([run_event("START", at(0))]))
+    assert edges(mutations, "CHILD_OF") == edges(mutations, "PART_OF") == set()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="graph_mapping keys the parent Run by the raw parent.run.runId string; the run's own events "
+    "key it by str(UUID) (lower case), so an upper-case parent runId makes a second, orphan Run node",
+)
+def test_parent_run_id_is_keyed_like_the_parent_runs_own_events() -> None:
+    mutations = _with_parent(
+        {"run": {"runId": PARENT_RUN.upper()}, "job": {"namespace": "ns", "name": "dag"}}
+    )
+    parent_own = run_mutations(fold([run_event("START", at(0), run_id=PARENT_RUN.upper())]))
+    (parent_key,) = nodes(parent_own, "Run")
+    assert parent_key == (str(UUID(PARENT_RUN)),)
+    assert {end for _, end in edges(mutations, "CHILD_OF")} == {("Run", *parent_key)}
+
+
+# --- other run properties ----------------------------------------------------------------------------
+
+
+def test_failed_run_carries_error_message_and_end() -> None:
+    merged = fold(
+        [
+            run_event("START", at(0)),
+            run_event(
+                "FAIL", at(30), run_facets={"errorMessage": {"message": "boom", "programmingLanguage": "py"}}
+            ),
+        ]
+    )
+    (run,) = nodes(run_mutations(merged), "Run").values()
+    assert run["state"] == "FAILED"
+    assert run["errorMessage"] == "boom"
+    assert datetime.fromisoformat(run["endedAt"]) == at(30)
+
+
+def test_running_run_has_no_end_and_no_nominal_times() -> None:
+    (run,) = nodes(run_mutations(fold([run_event("RUNNING", at(5))])), "Run").values()
+    assert run["state"] == "RUNNING"
+    assert datetime.fromisoformat(run["startedAt"]) == at(5)
+    assert run["endedAt"] is None
+    assert run["nominalStartTime"] is None
+
+
+def test_deleted_run_facet_is_not_in_the_facets_property() -> None:
+    merged = fold(
+        [
+            run_event("START", at(0), run_facets={"a": {"v": 1}, "b": {"v": 2}}),
+            run_event("COMPLETE", at(9), run_facets={"b": {"_deleted": True}}),
+        ]
+    )
+    (run,) = nodes(run_mutations(merged), "Run").values()
+    assert json.loads(run["facets"]) == {"a": {"v": 1}}
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="when every job facet is deleted, the Job upsert has no 'facets' property at all, so the sink's "
+    "SET n += props keeps the stale facets written earlier: not a full-state upsert",
+)
+def test_job_upsert_clears_facets_once_all_are_deleted() -> None:
+    merged = fold(
+        [
+            run_event("START", at(0), job_facets={"ownership": {"owners": [{"name": "team"}]}}),
+            run_event("COMPLETE", at(9), job_facets={"ownership": {"_deleted": True}}),
+        ]
+    )
+    (job,) = nodes(run_mutations(merged), "Job").values()
+    assert "facets" in job
+    assert json.loads(job["facets"] or "{}") == {}
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="Dataset upserts carry no properties: dataset facets (owners, tags, ...) never reach the graph, "
+    "though DESIGN.md's graph table lists 'latest facets' on Dataset",
+)
+def test_dataset_node_keeps_its_latest_facets() -> None:
+    facets = {"ownership": {"owners": [{"name": "team-a"}]}, "vendor": {"x": 1}}
+    merged = fold([run_event("START", at(0), inputs=[dataset("db", "t", facets)])])
+    (ds,) = nodes(run_mutations(merged), "Dataset").values()
+    assert json.loads(ds["facets"]) == facets
+
+
+def test_datasets_in_inputs_and_outputs_are_emitted_in_key_order() -> None:
+    merged = fold(
+        [run_event("START", at(0), inputs=[dataset("db", "z"), dataset("db", "a"), dataset("alpha", "m")])]
+    )
+    reads = [
+        m.end.sort_key() for m in run_mutations(merged) if isinstance(m, EdgeUpsert) and m.type == "READ"
+    ]
+    assert reads == [("Dataset", "alpha", "m"), ("Dataset", "db", "a"), ("Dataset", "db", "z")]
+
+
+# --- order independence of the graph ------------------------------------------------------------------
+
+
+@settings(deadline=None, database=None, max_examples=200)
+@given(data=st.data())
+def test_mutations_do_not_depend_on_arrival_order_or_duplicates(data: st.DataObject) -> None:
+    originals, arrival = arrivals(data, run_events(offsets=[UTC]))
+    assert encoded(run_mutations(fold(arrival))) == encoded(run_mutations(fold(originals)))
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="merge keeps whichever of two equal instants arrived first (min() of equal datetimes), so "
+    "startedAt is written as '10:00:00+00:00' or '12:00:00+02:00' depending on arrival order",
+)
+def test_same_instant_in_two_offsets_gives_one_graph() -> None:
+    start = run_event("START", datetime(2024, 1, 1, 10, 0, tzinfo=UTC))
+    running = run_event("RUNNING", datetime(2024, 1, 1, 12, 0, tzinfo=timezone(timedelta(hours=2))))
+    assert encoded(run_mutations(fold([start, running]))) == encoded(run_mutations(fold([running, start])))
+
+
+# --- malformed known facets: reject at decode, or map; never crash the worker ------------------------
+
+_CRASHES = pytest.mark.xfail(
+    strict=True,
+    reason="decode_run_event accepts the event but run_mutations raises (AttributeError or pydantic "
+    "ValidationError), which would crash the processor instead of dead-lettering the event",
+)
+
+
+@pytest.mark.parametrize(
+    ("run_facets", "inputs"),
+    [
+        pytest.param({"nominalTime": {"nominalStartTime": 5}}, [], id="nominal-time-number"),
+        pytest.param({"parent": "not-a-dict"}, [], id="parent-string"),
+        pytest.param({}, [dataset("db", "t", {"schema": {"fields": {"a": 1}}})], id="schema-fields-dict"),
+        pytest.param({"nominalTime": "x"}, [], id="nominal-time-string", marks=_CRASHES),
+        pytest.param({"errorMessage": "boom"}, [], id="error-message-string", marks=_CRASHES),
+        pytest.param({"parent": {"run": "abc"}}, [], id="parent-run-string", marks=_CRASHES),
+        pytest.param(
+            {"parent": {"job": {"namespace": "n", "name": 5}}}, [], id="parent-job-name-int", marks=_CRASHES
+        ),
+        pytest.param({}, [dataset("db", "t", {"schema": [1]})], id="schema-list", marks=_CRASHES),
+        pytest.param(
+            {},
+            [dataset("db", "t", {"schema": {"fields": [{"name": "c", "type": {"x": 1}}]}})],
+            id="field-type-object",
+            marks=_CRASHES,
+        ),
+    ],
+)
+def test_malformed_facets_are_rejected_or_mapped(run_facets: dict[str, Any], inputs: list[Any]) -> None:
+    raw = json.dumps(run_event_dict("START", at(0), run_facets=run_facets, inputs=inputs))
+    try:
+        event = decode_run_event(raw)
+    except InvalidEvent:
+        return
+    mutations = run_mutations(fold([event]))
+    assert any(isinstance(m, NodeUpsert) and m.node.label == "Run" for m in mutations)
