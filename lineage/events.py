@@ -5,7 +5,8 @@ Only the fields the graph needs are typed; everything else, facets included, is 
 
 Timestamps: ``eventTime`` must carry an offset per the spec, but real clients (the Python
 client's serde examples, for one) send naive ISO timestamps. A naive timestamp is read as UTC,
-the only reading that does not depend on the machine that parses it.
+the only reading that does not depend on the machine that parses it. Every eventTime is then
+converted to UTC, so one instant has one representation whatever offset the sender used.
 """
 
 from __future__ import annotations
@@ -62,8 +63,9 @@ class RunEvent(_Model):
 
     @field_validator("eventTime")
     @classmethod
-    def _aware(cls, value: datetime) -> datetime:
-        return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    def _utc(cls, value: datetime) -> datetime:
+        # One instant, one representation: the graph must not depend on the sender's offset.
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 class InvalidEvent(ValueError):

@@ -2,6 +2,10 @@
 
 The output is full state: every mutation says what the node or relationship is now, not what
 changed, so the sink can write it any number of times.
+
+Facets are producer data: a known facet with an unexpected shape (a string where an object
+belongs, say) contributes nothing to the typed properties instead of failing the run; it is
+still kept whole in the ``facets`` property.
 """
 
 from __future__ import annotations
@@ -9,7 +13,9 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from typing import Any
+from uuid import UUID
 
+from lineage.graph_model import RelType
 from lineage.merge import DatasetState, MergedRun, live_facets
 from lineage.mutations import EdgeUpsert, NodeRef, NodeUpsert, node, ref
 
@@ -26,7 +32,11 @@ def run_mutations(run: MergedRun) -> Mutations:
         NodeUpsert(node=run_ref, props=_run_props(run, run_facets)),
         EdgeUpsert(type="INSTANCE_OF", start=run_ref, end=job_ref),
     ]
-    for relation, datasets in (("READ", run.inputs), ("WROTE", run.outputs)):
+    relations: tuple[tuple[RelType, dict[str, DatasetState]], ...] = (
+        ("READ", run.inputs),
+        ("WROTE", run.outputs),
+    )
+    for relation, datasets in relations:
         for ds in sorted(datasets.values(), key=lambda d: d.key):
             out.extend(_dataset_mutations(ds))
             out.append(EdgeUpsert(type=relation, start=run_ref, end=_dataset_ref(ds)))
@@ -40,11 +50,10 @@ def _run_props(run: MergedRun, facets: dict[str, Any]) -> dict[str, Any]:
         "startedAt": _iso(run.started_at),
         "endedAt": _iso(run.ended_at),
     }
-    nominal = facets.get("nominalTime") or {}
-    props["nominalStartTime"] = nominal.get("nominalStartTime")
-    props["nominalEndTime"] = nominal.get("nominalEndTime")
-    error = facets.get("errorMessage") or {}
-    props["errorMessage"] = error.get("message")
+    nominal = _as_dict(facets.get("nominalTime"))
+    props["nominalStartTime"] = _as_str(nominal.get("nominalStartTime"))
+    props["nominalEndTime"] = _as_str(nominal.get("nominalEndTime"))
+    props["errorMessage"] = _as_str(_as_dict(facets.get("errorMessage")).get("message"))
     props.update(_facet_props(facets))
     return props
 
@@ -55,13 +64,13 @@ def _dataset_ref(ds: DatasetState) -> NodeRef:
 
 def _dataset_mutations(ds: DatasetState) -> Mutations:
     facets = live_facets(ds.facets)
-    out: Mutations = [NodeUpsert(node=_dataset_ref(ds))]
-    schema = facets.get("schema") or {}
-    fields = [f for f in schema.get("fields") or [] if isinstance(f, dict) and f.get("name")]
-    for field in fields:
+    # A run that said nothing about a dataset's facets leaves them as they are.
+    out: Mutations = [NodeUpsert(node=_dataset_ref(ds), props=_facet_props(facets) if ds.facets else {})]
+    fields = _as_list(_as_dict(facets.get("schema")).get("fields"))
+    for field in (f for f in fields if isinstance(f, dict) and _as_str(f.get("name"))):
         field_node = node(
             "Field",
-            {"type": field.get("type"), "description": field.get("description")},
+            {"type": _as_str(field.get("type")), "description": _as_str(field.get("description"))},
             namespace=ds.namespace,
             name=ds.name,
             field=str(field["name"]),
@@ -73,24 +82,50 @@ def _dataset_mutations(ds: DatasetState) -> Mutations:
 
 def _parent_mutations(run_ref: NodeRef, job_ref: NodeRef, parent: Any) -> Mutations:
     """Link to the parent run and job, creating placeholders if their events are not in yet."""
-    if not isinstance(parent, dict):
-        return []
-    parent_run = (parent.get("run") or {}).get("runId")
-    parent_job = parent.get("job") or {}
+    parent = _as_dict(parent)
+    parent_run = _as_uuid(_as_dict(parent.get("run")).get("runId"))
+    parent_job = _as_dict(parent.get("job"))
+    job_ns, job_name = _as_str(parent_job.get("namespace")), _as_str(parent_job.get("name"))
     out: Mutations = []
     if parent_run:
-        parent_ref = ref("Run", runId=str(parent_run))
+        parent_ref = ref("Run", runId=parent_run)
         out += [NodeUpsert(node=parent_ref), EdgeUpsert(type="CHILD_OF", start=run_ref, end=parent_ref)]
-    if parent_job.get("namespace") and parent_job.get("name"):
-        pjob = ref("Job", namespace=parent_job["namespace"], name=parent_job["name"])
+    if job_ns and job_name:
+        pjob = ref("Job", namespace=job_ns, name=job_name)
         if pjob != job_ref:
             out += [NodeUpsert(node=pjob), EdgeUpsert(type="PART_OF", start=job_ref, end=pjob)]
     return out
 
 
 def _facet_props(facets: dict[str, Any]) -> dict[str, Any]:
-    # Neo4j properties cannot hold maps, so facets are kept whole as one JSON string.
-    return {"facets": json.dumps(facets, sort_keys=True, default=str)} if facets else {}
+    # Neo4j properties cannot hold maps, so facets are kept whole as one JSON string. No facets
+    # left (all deleted) is written as null, which removes the property: full state, not a delta.
+    return {"facets": json.dumps(facets, sort_keys=True, default=str) if facets else None}
+
+
+def _as_dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _as_str(value: Any) -> str | None:
+    """Scalars as text (a numeric type name is still a name); objects and lists are not text."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    return None
+
+
+def _as_uuid(value: Any) -> str | None:
+    """A runId in the form the run's own events are keyed by (canonical lower-case UUID)."""
+    try:
+        return str(UUID(value)) if isinstance(value, str) else None
+    except ValueError:
+        return None
 
 
 def _iso(value: datetime | None) -> str | None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from enum import Enum
 
 
-class RunState(str, Enum):
+class RunState(Enum):
     NEW = "NEW"
     RUNNING = "RUNNING"
     COMPLETED = "COMPLETED"

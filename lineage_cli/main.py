@@ -8,6 +8,7 @@ the local stack in the default data folder if one is running, else its default p
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import signal
@@ -51,7 +52,9 @@ def _parser() -> argparse.ArgumentParser:
     up_p = stack_sub.add_parser("up", help="start Kafka and Neo4j on 127.0.0.1 (reuses a running stack)")
     _stack_dirs(up_p)
     up_p.add_argument("--kafka-port", type=int, default=None, help="Kafka listener (default 9092)")
-    up_p.add_argument("--kafka-controller-port", type=int, default=None, help="KRaft controller (default 9093)")
+    up_p.add_argument(
+        "--kafka-controller-port", type=int, default=None, help="KRaft controller (default 9093)"
+    )
     up_p.add_argument("--neo4j-port", type=int, default=None, help="Neo4j Bolt (default 7687)")
     up_p.add_argument("--json", action="store_true", help="print the addresses as JSON")
     up_p.set_defaults(handler=_stack_up)
@@ -185,10 +188,8 @@ def _run_all(_args: argparse.Namespace) -> int:
     code = 0
     try:
         while all(child.poll() is None for child in children):
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 children[0].wait(timeout=0.5)
-            except subprocess.TimeoutExpired:
-                pass
     finally:
         stop_children()
         for child in children:

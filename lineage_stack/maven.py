@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-from importlib import resources
 from collections.abc import Callable
+from importlib import resources
 from pathlib import Path
 
 from lineage_stack.errors import StackError

@@ -132,7 +132,6 @@ def up(config: StackConfig, log: Log) -> StackState:
         log(f"stack already running in {data_dir}; reusing it")
         return state
 
-    java = find_java()
     ports: dict[str, int] = {}
     if need_kafka:
         ports["Kafka"] = state.kafka.port
@@ -140,6 +139,7 @@ def up(config: StackConfig, log: Log) -> StackState:
     if need_neo4j:
         ports["Neo4j Bolt"] = state.neo4j.port
     check_ports_free(ports)
+    java = find_java()
 
     cache = config.cache_dir.resolve()
     kafka_home, neo4j_home = data_dir / "kafka", data_dir / "neo4j"

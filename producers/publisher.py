@@ -73,7 +73,8 @@ class EventPublisher:
 
     def _on_delivery(self, err: KafkaError | None, msg: Message) -> None:
         if err is not None:
-            key = msg.key().decode(errors="replace") if msg.key() else None
+            raw_key = msg.key()
+            key = raw_key.decode(errors="replace") if isinstance(raw_key, bytes) else None
             self._errors.append((key, str(err)))
             logger.error("event not delivered topic=%s key=%s error=%s", msg.topic(), key, err)
         else:

@@ -7,6 +7,7 @@ locks in one order and do not deadlock each other.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
@@ -50,8 +51,7 @@ def _neo4j_props(props: dict[str, Any]) -> dict[str, Any]:
     for name in DATETIME_PROPERTIES.intersection(props):
         value = out[name]
         if isinstance(value, str):
-            try:
+            # A value that does not parse is kept as the producer's string rather than lost.
+            with contextlib.suppress(ValueError):
                 out[name] = datetime.fromisoformat(value)
-            except ValueError:
-                pass  # kept as the producer's string rather than lost
     return out

@@ -52,12 +52,13 @@ class GraphSink:
     def _handle(self, messages: list[Message]) -> None:
         mutations: list[NodeUpsert | EdgeUpsert] = []
         for msg in messages:
-            if msg.error() is not None:
-                if msg.error().code() != KafkaError._PARTITION_EOF:
-                    logger.error("consume error: %s", msg.error())
+            error = msg.error()
+            if error is not None:
+                if error.code() != KafkaError._PARTITION_EOF:
+                    logger.error("consume error: %s", error)
                 continue
             try:
-                mutations.append(decode_mutation(msg.value()))
+                mutations.append(decode_mutation(msg.value() or b""))
             except ValidationError as exc:
                 # Only a producer outside this product could write such a record; skipping it
                 # keeps the sink moving. (Dead-lettering these is part of the sink's DLQ work.)
@@ -109,7 +110,8 @@ def run_sink(settings: Settings) -> None:
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: sink.stop())
         logger.info(
-            "sink started topic=%s group=%s neo4j=%s", settings.graph_topic, settings.sink_group, settings.neo4j_uri
+            "sink started topic=%s group=%s neo4j=%s",
+            settings.graph_topic, settings.sink_group, settings.neo4j_uri,
         )
         sink.run()
         logger.info("sink stopped mutations_written=%d", sink.written)

@@ -58,7 +58,9 @@ def create_app(settings: Settings) -> faust.App:
 
     @app.agent(events, name="route")
     async def route(stream: faust.StreamT) -> None:
-        async for batch in stream.take_events(ROUTE_BATCH, within=ROUTE_WITHIN_SECONDS):
+        async for batch in stream.take_events(  # type: ignore[attr-defined]  # not in StreamT
+            ROUTE_BATCH, within=ROUTE_WITHIN_SECONDS
+        ):
             for event in batch:
                 value = event.value or b""
                 try:

@@ -68,7 +68,8 @@ def wait_for(
     while True:
         dead = [p for p in procs if p.poll() is not None]
         if dead:
-            raise AssertionError(f"a component exited (code {dead[0].returncode}) while waiting for {what}\n{on_timeout()}")
+            code = dead[0].returncode
+            raise AssertionError(f"a component exited (code {code}) while waiting for {what}\n{on_timeout()}")
         result = check()
         if result:
             return result

@@ -93,7 +93,8 @@ def test_start_and_complete_reach_neo4j(settings: Settings, empty_graph: neo4j.D
     # Two datasets with two schema fields each; exactly one Job and one Run: nothing doubled.
     assert {r["label"]: r["c"] for r in counts} == {"Dataset": 2, "Field": 4, "Job": 1, "Run": 1}
     fields, _, _ = empty_graph.execute_query(
-        "MATCH (d:Dataset {name: 'shop.public.orders'})-[:HAS_FIELD]->(f:Field) RETURN f.field AS f, f.type AS t ORDER BY f"
+        "MATCH (d:Dataset {name: 'shop.public.orders'})-[:HAS_FIELD]->(f:Field) "
+        "RETURN f.field AS f, f.type AS t ORDER BY f"
     )
     assert [(r["f"], r["t"]) for r in fields] == [("amount", "DECIMAL(10,2)"), ("id", "BIGINT")]
 

@@ -80,10 +80,11 @@ def test_naive_event_time_is_read_as_utc() -> None:
     assert event.eventTime.utcoffset() == timedelta(0)
 
 
-def test_an_offset_is_kept() -> None:
+def test_an_offset_is_converted_to_utc_keeping_the_instant() -> None:
     event = decode_run_event(json.dumps(run_event_dict(time="2020-12-28T19:52:00.001+10:00")))
-    assert event.eventTime.utcoffset() == timedelta(hours=10)
+    assert event.eventTime.utcoffset() == timedelta(0)
     assert event.eventTime == datetime(2020, 12, 28, 9, 52, 0, 1000, tzinfo=UTC)
+    assert event.eventTime.isoformat() == "2020-12-28T09:52:00.001000+00:00"
 
 
 def test_event_type_is_optional() -> None:

@@ -162,11 +162,6 @@ def test_no_parent_no_parent_links() -> None:
     assert edges(mutations, "CHILD_OF") == edges(mutations, "PART_OF") == set()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="graph_mapping keys the parent Run by the raw parent.run.runId string; the run's own events "
-    "key it by str(UUID) (lower case), so an upper-case parent runId makes a second, orphan Run node",
-)
 def test_parent_run_id_is_keyed_like_the_parent_runs_own_events() -> None:
     mutations = _with_parent(
         {"run": {"runId": PARENT_RUN.upper()}, "job": {"namespace": "ns", "name": "dag"}}
@@ -214,11 +209,6 @@ def test_deleted_run_facet_is_not_in_the_facets_property() -> None:
     assert json.loads(run["facets"]) == {"a": {"v": 1}}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="when every job facet is deleted, the Job upsert has no 'facets' property at all, so the sink's "
-    "SET n += props keeps the stale facets written earlier: not a full-state upsert",
-)
 def test_job_upsert_clears_facets_once_all_are_deleted() -> None:
     merged = fold(
         [
@@ -231,11 +221,6 @@ def test_job_upsert_clears_facets_once_all_are_deleted() -> None:
     assert json.loads(job["facets"] or "{}") == {}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Dataset upserts carry no properties: dataset facets (owners, tags, ...) never reach the graph, "
-    "though DESIGN.md's graph table lists 'latest facets' on Dataset",
-)
 def test_dataset_node_keeps_its_latest_facets() -> None:
     facets = {"ownership": {"owners": [{"name": "team-a"}]}, "vendor": {"x": 1}}
     merged = fold([run_event("START", at(0), inputs=[dataset("db", "t", facets)])])
@@ -263,11 +248,6 @@ def test_mutations_do_not_depend_on_arrival_order_or_duplicates(data: st.DataObj
     assert encoded(run_mutations(fold(arrival))) == encoded(run_mutations(fold(originals)))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="merge keeps whichever of two equal instants arrived first (min() of equal datetimes), so "
-    "startedAt is written as '10:00:00+00:00' or '12:00:00+02:00' depending on arrival order",
-)
 def test_same_instant_in_two_offsets_gives_one_graph() -> None:
     start = run_event("START", datetime(2024, 1, 1, 10, 0, tzinfo=UTC))
     running = run_event("RUNNING", datetime(2024, 1, 1, 12, 0, tzinfo=timezone(timedelta(hours=2))))
@@ -276,12 +256,6 @@ def test_same_instant_in_two_offsets_gives_one_graph() -> None:
 
 # --- malformed known facets: reject at decode, or map; never crash the worker ------------------------
 
-_CRASHES = pytest.mark.xfail(
-    strict=True,
-    reason="decode_run_event accepts the event but run_mutations raises (AttributeError or pydantic "
-    "ValidationError), which would crash the processor instead of dead-lettering the event",
-)
-
 
 @pytest.mark.parametrize(
     ("run_facets", "inputs"),
@@ -289,18 +263,17 @@ _CRASHES = pytest.mark.xfail(
         pytest.param({"nominalTime": {"nominalStartTime": 5}}, [], id="nominal-time-number"),
         pytest.param({"parent": "not-a-dict"}, [], id="parent-string"),
         pytest.param({}, [dataset("db", "t", {"schema": {"fields": {"a": 1}}})], id="schema-fields-dict"),
-        pytest.param({"nominalTime": "x"}, [], id="nominal-time-string", marks=_CRASHES),
-        pytest.param({"errorMessage": "boom"}, [], id="error-message-string", marks=_CRASHES),
-        pytest.param({"parent": {"run": "abc"}}, [], id="parent-run-string", marks=_CRASHES),
+        pytest.param({"nominalTime": "x"}, [], id="nominal-time-string"),
+        pytest.param({"errorMessage": "boom"}, [], id="error-message-string"),
+        pytest.param({"parent": {"run": "abc"}}, [], id="parent-run-string"),
         pytest.param(
-            {"parent": {"job": {"namespace": "n", "name": 5}}}, [], id="parent-job-name-int", marks=_CRASHES
+            {"parent": {"job": {"namespace": "n", "name": 5}}}, [], id="parent-job-name-int"
         ),
-        pytest.param({}, [dataset("db", "t", {"schema": [1]})], id="schema-list", marks=_CRASHES),
+        pytest.param({}, [dataset("db", "t", {"schema": [1]})], id="schema-list"),
         pytest.param(
             {},
             [dataset("db", "t", {"schema": {"fields": [{"name": "c", "type": {"x": 1}}]}})],
             id="field-type-object",
-            marks=_CRASHES,
         ),
     ],
 )

@@ -1,0 +1,49 @@
+# One task runner. `make help` lists the targets.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.DEFAULT_GOAL := help
+.PHONY: help install run test unit integration lint stack-up stack-down stack-status clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP) ## create .venv and install the project with its dev tools
+
+run: $(STAMP) ## start local Kafka + Neo4j (first run fetches them) and run the pipeline
+	$(BIN)/lineage stack up
+	$(BIN)/lineage run
+
+test: $(STAMP) ## lint, then unit and integration tests (integration starts its own Kafka + Neo4j)
+	$(BIN)/ruff check .
+	$(BIN)/pytest
+
+unit: $(STAMP) ## unit tests only (no services)
+	$(BIN)/pytest tests/unit
+
+integration: $(STAMP) ## integration tests only (real Kafka + Neo4j)
+	$(BIN)/pytest tests/integration
+
+lint: $(STAMP) ## ruff and mypy
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+stack-up: $(STAMP) ## start the local stack only
+	$(BIN)/lineage stack up
+
+stack-down: $(STAMP) ## stop the local stack
+	$(BIN)/lineage stack down
+
+stack-status: $(STAMP) ## show the local stack's addresses
+	$(BIN)/lineage stack status
+
+clean: ## remove the venv and caches (not the stack's data: see `make stack-down`, .lineage/)
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info

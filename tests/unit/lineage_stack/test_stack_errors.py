@@ -1,0 +1,99 @@
+"""The stack's checks and files, without starting any server."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from lineage_stack import kafka_server, neo4j_server, stack
+from lineage_stack.errors import StackError
+from lineage_stack.maven import fetch_jars
+from lineage_stack.processes import check_ports_free, is_running, log_tail
+from lineage_stack.tools import find_java, find_maven
+
+
+@pytest.fixture
+def taken_port() -> Iterator[int]:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        yield sock.getsockname()[1]
+
+
+def test_taken_port_is_named_with_what_to_do(taken_port: int) -> None:
+    with pytest.raises(StackError) as err:
+        check_ports_free({"Kafka": taken_port})
+    assert f"Kafka port {taken_port}" in str(err.value)
+    assert "--kafka-port" in str(err.value)
+
+
+def test_cli_reports_a_taken_port_without_a_traceback(taken_port: int, tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "lineage_cli", "stack", "up", "--data-dir", str(tmp_path / "s"),
+         "--kafka-port", str(taken_port)],
+        capture_output=True, text=True, timeout=60, check=False,
+    )
+    assert result.returncode == 1
+    assert result.stderr.startswith("lineage: error: cannot start the stack")
+    assert "Traceback" not in result.stderr
+
+
+def test_missing_java_says_how_to_get_it(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(StackError, match=r"needs Java 17 or later.*JAVA_HOME"):
+        find_java({"JAVA_HOME": str(tmp_path / "nojdk")})
+
+
+def test_missing_maven_says_how_to_get_it(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(StackError, match="`mvn` is not on PATH"):
+        find_maven()
+
+
+def test_cached_jars_are_reused_without_maven(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))  # no mvn: any call to Maven would fail
+    target = tmp_path / "kafka-4.1.2-2.25.3"
+    (target / "lib").mkdir(parents=True)
+    (target / ".complete").write_text("ok\n")
+    lib = fetch_jars(kafka_server.POM, kafka_server.pom_versions(), tmp_path, "kafka", log=print)
+    assert lib == target / "lib"
+
+
+def test_recycled_pid_is_not_taken_for_ours(tmp_path: Path) -> None:
+    # This test process is alive, but its command line does not name the stack's data folder.
+    assert not is_running(os.getpid(), str(tmp_path / "stack"))
+    assert not is_running(None, "x")
+
+
+def test_server_configs_bind_loopback_only(tmp_path: Path) -> None:
+    props = kafka_server.write_config(tmp_path / "kafka", 19092, 19093).read_text()
+    assert "listeners=PLAINTEXT://127.0.0.1:19092,CONTROLLER://127.0.0.1:19093" in props
+    assert "controller.quorum.voters=1@127.0.0.1:19093" in props
+    conf = (neo4j_server.write_config(tmp_path / "neo4j", 17687) / "neo4j.conf").read_text()
+    assert "server.bolt.listen_address=127.0.0.1:17687" in conf
+    assert "server.default_listen_address=127.0.0.1" in conf
+    assert "server.http.enabled=false" in conf
+
+
+def test_status_of_an_empty_folder_is_stopped(tmp_path: Path) -> None:
+    info = stack.status(tmp_path)
+    assert info["running"] is False and info["kafka_bootstrap"] is None
+
+
+def test_corrupt_state_file_is_reported(tmp_path: Path) -> None:
+    stack.state_path(tmp_path).write_text("{not json")
+    with pytest.raises(StackError, match="not a stack state file"):
+        stack.status(tmp_path)
+
+
+def test_log_tail_keeps_the_last_lines(tmp_path: Path) -> None:
+    log = tmp_path / "server.log"
+    log.write_text("\n".join(f"line {i}" for i in range(100)))
+    assert log_tail(log, 3) == "line 97\nline 98\nline 99"
+    assert log_tail(tmp_path / "missing.log") == "(no log written)"
