@@ -1,4 +1,4 @@
-"""The Faust app: two agents around the pure core.
+"""The Faust app: two thin agents around the pure core (``lineage.processing``).
 
 ``route`` reads ``openlineage.events`` in batches, validates each event, dead-letters the bad
 ones with a reason, and re-keys the good ones by runId onto the internal runs topic. The
@@ -8,21 +8,22 @@ every event of a run meets the run's state on one partition of one worker.
 ``merge`` reads the runs topic, folds each event into the run's state (a changelogged table,
 co-partitioned with the runs topic) and sends the run's graph mutations to ``lineage.graph``.
 Offsets are committed only after the producer flushed (Faust does this), so a crash means
-redelivery, which the idempotent merge and mutations absorb.
+redelivery, which the idempotent merge and mutations absorb. An event that fails in a way the
+core did not foresee is dead-lettered with reason ``processing-error``; the worker carries on.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 import faust
 
 from lineage.dead_letter import dead_letter
-from lineage.events import InvalidEvent, decode_run_event
-from lineage.graph_mapping import run_mutations
-from lineage.merge import MergedRun, merge_event
+from lineage.events import InvalidEvent
 from lineage.mutations import encode_mutation
+from lineage.processing import Rejected, apply, route
 from lineage.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -31,7 +32,21 @@ ROUTE_BATCH = 500
 ROUTE_WITHIN_SECONDS = 0.2
 
 
-def create_app(settings: Settings) -> faust.App:
+@dataclass(frozen=True)
+class Processor:
+    """The app and the parts tests and the worker need to reach."""
+
+    app: faust.App
+    route: Any
+    merge: Any
+    events: faust.TopicT
+    dlq: faust.TopicT
+    runs: faust.TopicT
+    graph: faust.TopicT
+    run_table: Any
+
+
+def create_app(settings: Settings) -> Processor:
     app = faust.App(
         settings.processor_group,
         broker=f"kafka://{settings.kafka_bootstrap}",
@@ -56,45 +71,47 @@ def create_app(settings: Settings) -> faust.App:
         schema=faust.Schema(key_serializer="raw", value_serializer="json"),
     )
 
+    async def reject(event: faust.EventT, reason: str, message: str) -> None:
+        msg = event.message
+        logger.warning(
+            "dead-lettered event reason=%s topic=%s partition=%s offset=%s: %s",
+            reason, msg.topic, msg.partition, msg.offset, message,
+        )
+        letter = dead_letter(event.value or b"", reason, message, msg.topic, msg.partition, msg.offset)
+        await dlq.send(key=event.key, value=letter)
+
     @app.agent(events, name="route")
-    async def route(stream: faust.StreamT) -> None:
+    async def route_agent(stream: faust.StreamT) -> None:
         async for batch in stream.take_events(  # type: ignore[attr-defined]  # not in StreamT
             ROUTE_BATCH, within=ROUTE_WITHIN_SECONDS
         ):
             for event in batch:
-                value = event.value or b""
-                try:
-                    decoded = decode_run_event(value)
-                except InvalidEvent as exc:
-                    msg = event.message
-                    logger.warning(
-                        "dead-lettered event reason=%s topic=%s partition=%s offset=%s: %s",
-                        exc.reason, msg.topic, msg.partition, msg.offset, exc.message,
-                    )
-                    await dlq.send(
-                        key=event.key,
-                        value=dead_letter(
-                            value, exc.reason, exc.message, msg.topic, msg.partition, msg.offset
-                        ),
-                    )
-                    continue
-                await runs.send(key=str(decoded.run.runId).encode(), value=value)
+                routed = route(event.value or b"")
+                if isinstance(routed, Rejected):
+                    await reject(event, routed.reason, routed.message)
+                else:
+                    await runs.send(key=routed.run_key, value=event.value)
 
     @app.agent(runs, name="merge")
-    async def merge(stream: faust.StreamT) -> None:
+    async def merge_agent(stream: faust.StreamT) -> None:
         # One event at a time: table writes go to the changelog partition of the event being
         # processed, so a batch spanning partitions would file state under the wrong one.
         async for event in stream.events():
-            decoded = decode_run_event(event.value)
-            key = str(decoded.run.runId).encode()
-            stored = run_table.get(key)
-            current = MergedRun.model_validate(stored) if stored is not None else None
-            merged = merge_event(current, decoded)
-            run_table[key] = merged.model_dump(mode="json")
-            for mutation in run_mutations(merged):
+            key = event.key
+            try:
+                stored, mutations = apply(run_table.get(key), event.value)
+            except InvalidEvent as exc:
+                await reject(event, exc.reason, exc.message)
+                continue
+            except Exception as exc:
+                logger.exception("processing failed run=%s", key)
+                await reject(event, "processing-error", f"{type(exc).__name__}: {exc}")
+                continue
+            run_table[key] = stored
+            for mutation in mutations:
                 await graph.send(key=mutation.message_key().encode(), value=encode_mutation(mutation))
 
-    return app
+    return Processor(app, route_agent, merge_agent, events, dlq, runs, graph, run_table)
 
 
 def all_topics(settings: Settings) -> list[str]:

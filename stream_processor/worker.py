@@ -12,6 +12,6 @@ from stream_processor.app import all_topics, create_app
 def run_worker(settings: Settings) -> None:
     ensure_topics(settings.kafka_bootstrap, all_topics(settings), settings.topic_partitions)
     (settings.home / "processor").mkdir(parents=True, exist_ok=True)
-    app = create_app(settings)
+    app = create_app(settings).app
     worker = faust.Worker(app, loglevel=settings.log_level, quiet=True)
     worker.execute_from_commandline()

@@ -1,0 +1,119 @@
+"""The Faust agents, driven through ``agent.test_context()`` with a memory store (no Kafka)."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+from unittest.mock import AsyncMock
+
+import pytest
+
+from lineage.mutations import decode_mutation
+from lineage.settings import Settings
+from stream_processor.app import Processor, create_app
+
+EVENT = {
+    "eventTime": "2026-11-20T10:00:00Z",
+    "run": {"runId": "7f1b1d8e-5a4f-4d3a-9a43-0c2a5d6c1e01"},
+    "job": {"namespace": "ns", "name": "job"},
+    "inputs": [{"namespace": "db", "name": "src"}],
+    "outputs": [{"namespace": "db", "name": "dst"}],
+    "producer": "https://example.test/producer",
+    "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent",
+}
+
+
+def raw(event_type: str, time: str) -> bytes:
+    return json.dumps(EVENT | {"eventType": event_type, "eventTime": time}).encode()
+
+
+@pytest.fixture
+def processor(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Processor]:
+    # The app and the test share one loop, closed again when the test ends.
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    proc = create_app(Settings(home=tmp_path, processor_group=f"unit-{uuid.uuid4().hex[:8]}"))
+    proc.app.finalize()
+    proc.app.conf.store = "memory://"
+    for topic in (proc.dlq, proc.runs, proc.graph):
+        monkeypatch.setattr(topic, "send", AsyncMock())
+    # Table writes also go to a changelog topic; with no broker, pretend they were sent.
+    monkeypatch.setattr(
+        proc.run_table,
+        "send_changelog",
+        lambda partition, *args, **kwargs: SimpleNamespace(message=SimpleNamespace(partition=partition)),
+    )
+    yield proc
+    # The never-started consumer thread made a loop of its own; close it with ours.
+    consumer = getattr(proc.app, "_consumer", None)
+    thread = getattr(consumer, "_thread", None)
+    if thread is not None:
+        thread.thread_loop.close()
+    loop.close()
+    asyncio.set_event_loop(None)
+
+
+def sent(topic: Any) -> list[tuple[bytes, bytes]]:
+    return [(call.kwargs["key"], call.kwargs["value"]) for call in topic.send.await_args_list]
+
+
+def test_route_rekeys_valid_events_by_run_id_and_dead_letters_the_rest(processor: Processor) -> None:
+    processor.app.loop.run_until_complete(_test_route_rekeys_valid_events_by_run_id_and_dead_letters_the_rest(processor))
+
+
+async def _test_route_rekeys_valid_events_by_run_id_and_dead_letters_the_rest(processor: Processor) -> None:
+    async with processor.route.test_context() as agent:
+        await agent.put(raw("START", "2026-11-20T10:00:00Z"), key=b"run:ns/job")
+        await agent.put(b"{oops", key=b"k1")
+        await agent.put(json.dumps(EVENT | {"run": {"runId": "not-a-uuid"}}).encode(), key=b"k2")
+        await agent.put(raw("COMPLETE", "2026-11-20T10:05:00Z"), key=None)
+
+    forwarded = sent(processor.runs)
+    run_id = EVENT["run"]["runId"].encode()
+    assert [key for key, _ in forwarded] == [run_id, run_id]
+    assert json.loads(forwarded[1][1])["eventType"] == "COMPLETE"
+
+    letters = [json.loads(value) for _, value in sent(processor.dlq)]
+    assert [letter["reason"] for letter in letters] == ["not-json", "schema-invalid"]
+    assert base64.b64decode(letters[0]["raw"]) == b"{oops"
+    assert "run.runId" in letters[1]["message"]
+    assert [key for key, _ in sent(processor.dlq)] == [b"k1", b"k2"]
+
+
+def test_merge_emits_the_merged_run_whatever_the_order(processor: Processor) -> None:
+    processor.app.loop.run_until_complete(_test_merge_emits_the_merged_run_whatever_the_order(processor))
+
+
+async def _test_merge_emits_the_merged_run_whatever_the_order(processor: Processor) -> None:
+    run_id = EVENT["run"]["runId"].encode()
+    async with processor.merge.test_context() as agent:
+        await agent.put(raw("COMPLETE", "2026-11-20T10:05:00Z"), key=run_id)
+        await agent.put(raw("START", "2026-11-20T10:00:00Z"), key=run_id)
+
+    mutations = [decode_mutation(value) for _, value in sent(processor.graph)]
+    runs = [m for m in mutations if m.op == "node" and m.node.label == "Run"]
+    assert [r.props["state"] for r in runs] == ["COMPLETED", "COMPLETED"]  # a late START never reopens
+    assert runs[-1].props["startedAt"] == "2026-11-20T10:00:00+00:00"
+    assert runs[-1].props["endedAt"] == "2026-11-20T10:05:00+00:00"
+    stored = processor.run_table[run_id]
+    assert stored["state"] == "COMPLETED"
+
+
+def test_merge_dead_letters_what_it_cannot_process_and_carries_on(processor: Processor) -> None:
+    processor.app.loop.run_until_complete(_test_merge_dead_letters_what_it_cannot_process_and_carries_on(processor))
+
+
+async def _test_merge_dead_letters_what_it_cannot_process_and_carries_on(processor: Processor) -> None:
+    run_id = EVENT["run"]["runId"].encode()
+    async with processor.merge.test_context() as agent:
+        await agent.put(b"[]", key=run_id)  # only a foreign producer could put this on the runs topic
+        await agent.put(raw("START", "2026-11-20T10:00:00Z"), key=run_id)
+
+    assert [json.loads(v)["reason"] for _, v in sent(processor.dlq)] == ["schema-invalid"]
+    assert any(decode_mutation(v).op == "node" for _, v in sent(processor.graph))
