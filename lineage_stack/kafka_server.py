@@ -5,19 +5,33 @@ from __future__ import annotations
 import base64
 import subprocess
 import uuid
-from collections.abc import Callable
 from pathlib import Path
 
 from lineage_stack.errors import StackError
-from lineage_stack.processes import log_tail, port_in_use, wait_until
+from lineage_stack.processes import port_in_use
 
+NAME = "kafka"
+LABEL = "Kafka"
+READY_TIMEOUT = 90.0
 KAFKA_VERSION = "4.1.2"
+VERSION = KAFKA_VERSION
 LOG4J_VERSION = "2.25.3"  # the log4j2 version Kafka 4.1.2 is built against
 POM = "kafka.pom.xml"
 
 
 def pom_versions() -> dict[str, str]:
     return {"KAFKA_VERSION": KAFKA_VERSION, "LOG4J_VERSION": LOG4J_VERSION}
+
+
+def ports(port: int, extra: dict[str, int]) -> dict[str, int]:
+    return {"Kafka": port, "Kafka controller": extra["controller"]}
+
+
+def prepare(java: str, lib: Path, home: Path, port: int, extra: dict[str, int]) -> list[str]:
+    """Write the config, format the storage once, and return the server's command line."""
+    write_config(home, port, extra["controller"])
+    format_storage(java, lib, home)
+    return server_command(java, lib, home)
 
 
 def write_config(home: Path, port: int, controller_port: int) -> Path:
@@ -108,24 +122,15 @@ def server_command(java: str, lib: Path, home: Path) -> list[str]:
     ]
 
 
-def wait_ready(port: int, alive: Callable[[], bool], log: Path, timeout: float = 90.0) -> None:
-    """Wait until an AdminClient lists topics, or fail with the tail of the server log."""
+def probe(port: int) -> bool:
+    """One readiness check: an AdminClient can list topics."""
     from confluent_kafka.admin import AdminClient
 
-    def ready() -> bool:
-        if not alive():
-            raise StackError(f"Kafka exited during start-up. Last lines of {log}:\n{log_tail(log)}")
-        if not port_in_use(port):
-            return False
-        admin = AdminClient({"bootstrap.servers": f"127.0.0.1:{port}", "log_level": 0})
-        try:
-            admin.list_topics(timeout=2)
-        except Exception:  # noqa: BLE001 - any failure here only means "not ready yet"
-            return False
-        return True
-
-    if not wait_until(ready, timeout, interval=0.5):
-        raise StackError(
-            f"Kafka did not accept clients on 127.0.0.1:{port} within {timeout:.0f}s. "
-            f"Last lines of {log}:\n{log_tail(log)}"
-        )
+    if not port_in_use(port):
+        return False
+    admin = AdminClient({"bootstrap.servers": f"127.0.0.1:{port}", "log_level": 0})
+    try:
+        admin.list_topics(timeout=2)
+    except Exception:  # noqa: BLE001 - any failure here only means "not ready yet"
+        return False
+    return True

@@ -7,19 +7,31 @@ Authentication is off: the server listens on loopback only and is meant for one 
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
-from lineage_stack.errors import StackError
-from lineage_stack.processes import log_tail, port_in_use, wait_until
+from lineage_stack.processes import port_in_use
 
+NAME = "neo4j"
+LABEL = "Neo4j"
+READY_TIMEOUT = 120.0
 NEO4J_VERSION = "5.26.30"
+VERSION = NEO4J_VERSION
 POM = "neo4j.pom.xml"
 ENTRY_POINT = "org.neo4j.server.CommunityEntryPoint"
 
 
 def pom_versions() -> dict[str, str]:
     return {"NEO4J_VERSION": NEO4J_VERSION}
+
+
+def ports(port: int, extra: dict[str, int]) -> dict[str, int]:
+    return {"Neo4j Bolt": port}
+
+
+def prepare(java: str, lib: Path, home: Path, port: int, extra: dict[str, int]) -> list[str]:
+    """Write the config and return the server's command line."""
+    write_config(home, port)
+    return server_command(java, lib, home)
 
 
 def write_config(home: Path, bolt_port: int) -> Path:
@@ -77,28 +89,15 @@ def server_command(java: str, lib: Path, home: Path) -> list[str]:
     ]
 
 
-def wait_ready(
-    bolt_port: int, alive: Callable[[], bool], log: Path, timeout: float = 120.0
-) -> None:
-    """Wait until the Python driver verifies connectivity, or fail with the server log's tail."""
+def probe(port: int) -> bool:
+    """One readiness check: the Python driver verifies connectivity."""
     import neo4j
 
-    uri = f"bolt://127.0.0.1:{bolt_port}"
-
-    def ready() -> bool:
-        if not alive():
-            raise StackError(f"Neo4j exited during start-up. Last lines of {log}:\n{log_tail(log)}")
-        if not port_in_use(bolt_port):
-            return False
-        try:
-            with neo4j.GraphDatabase.driver(uri) as driver:
-                driver.verify_connectivity()
-        except Exception:  # noqa: BLE001 - any failure here only means "not ready yet"
-            return False
-        return True
-
-    if not wait_until(ready, timeout, interval=0.5):
-        raise StackError(
-            f"Neo4j did not accept Bolt connections on {uri} within {timeout:.0f}s. "
-            f"Last lines of {log}:\n{log_tail(log)}"
-        )
+    if not port_in_use(port):
+        return False
+    try:
+        with neo4j.GraphDatabase.driver(f"bolt://127.0.0.1:{port}") as driver:
+            driver.verify_connectivity()
+    except Exception:  # noqa: BLE001 - any failure here only means "not ready yet"
+        return False
+    return True

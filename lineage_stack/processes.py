@@ -99,6 +99,28 @@ def wait_until(predicate: Callable[[], bool], timeout: float, interval: float = 
         time.sleep(interval)
 
 
+def wait_ready(
+    name: str,
+    address: str,
+    probe: Callable[[], bool],
+    alive: Callable[[], bool],
+    log: Path,
+    timeout: float,
+) -> None:
+    """Wait until ``probe`` succeeds; fail at once if the process died, with its log's tail."""
+
+    def ready() -> bool:
+        if not alive():
+            raise StackError(f"{name} exited during start-up. Last lines of {log}:\n{log_tail(log)}")
+        return probe()
+
+    if not wait_until(ready, timeout, interval=0.5):
+        raise StackError(
+            f"{name} did not accept clients on {address} within {timeout:.0f}s. "
+            f"Last lines of {log}:\n{log_tail(log)}"
+        )
+
+
 def log_tail(path: Path, lines: int = 30) -> str:
     try:
         text = path.read_text(errors="replace")

@@ -11,6 +11,7 @@ Jars live in the cache folder (``<home>/cache`` by default), shared by every dat
 
 from __future__ import annotations
 
+import functools
 import json
 import threading
 from collections.abc import Callable
@@ -21,7 +22,7 @@ from typing import Any
 from lineage_stack import kafka_server, neo4j_server
 from lineage_stack.errors import StackError
 from lineage_stack.maven import fetch_jars
-from lineage_stack.processes import check_ports_free, is_running, log_tail, spawn, stop
+from lineage_stack.processes import check_ports_free, is_running, log_tail, spawn, stop, wait_ready
 from lineage_stack.tools import find_java
 
 Log = Callable[[str], None]
@@ -126,47 +127,36 @@ def up(config: StackConfig, log: Log) -> StackState:
         ),
         neo4j=ServiceState(port=config.neo4j_port),
     )
-    need_kafka = not is_running(state.kafka.pid, marker)
-    need_neo4j = not is_running(state.neo4j.pid, marker)
-    if not (need_kafka or need_neo4j):
+    servers = [
+        (server, service)
+        for server, service in ((kafka_server, state.kafka), (neo4j_server, state.neo4j))
+        if not is_running(service.pid, marker)
+    ]
+    if not servers:
         log(f"stack already running in {data_dir}; reusing it")
         return state
-
-    ports: dict[str, int] = {}
-    if need_kafka:
-        ports["Kafka"] = state.kafka.port
-        ports["Kafka controller"] = state.kafka.extra_ports["controller"]
-    if need_neo4j:
-        ports["Neo4j Bolt"] = state.neo4j.port
-    check_ports_free(ports)
+    check_ports_free(
+        {what: port for server, svc in servers for what, port in server.ports(svc.port, svc.extra_ports).items()}
+    )
     java = find_java()
-
     cache = config.cache_dir.resolve()
-    kafka_home, neo4j_home = data_dir / "kafka", data_dir / "neo4j"
-    waiters = []
-    if need_kafka:
-        lib = fetch_jars(kafka_server.POM, kafka_server.pom_versions(), cache, "kafka", log)
-        kafka_server.write_config(kafka_home, state.kafka.port, state.kafka.extra_ports["controller"])
-        kafka_server.format_storage(java, lib, kafka_home)
-        kafka_log = kafka_home / "kafka.log"
-        state.kafka.pid = spawn(kafka_server.server_command(java, lib, kafka_home), kafka_log, kafka_home)
-        log(f"started Kafka {kafka_server.KAFKA_VERSION} (pid {state.kafka.pid}), log {kafka_log}")
-        pid = state.kafka.pid
+    waiters: list[Callable[[], None]] = []
+    for server, service in servers:
+        home = data_dir / server.NAME
+        lib = fetch_jars(server.POM, server.pom_versions(), cache, server.NAME, log)
+        command = server.prepare(java, lib, home, service.port, service.extra_ports)
+        log_path = home / f"{server.NAME}.log"
+        service.pid = spawn(command, log_path, home)
+        log(f"started {server.LABEL} {server.VERSION} (pid {service.pid}), log {log_path}")
         waiters.append(
-            lambda: kafka_server.wait_ready(
-                state.kafka.port, lambda: is_running(pid, marker), kafka_log
-            )
-        )
-    if need_neo4j:
-        lib = fetch_jars(neo4j_server.POM, neo4j_server.pom_versions(), cache, "neo4j", log)
-        neo4j_server.write_config(neo4j_home, state.neo4j.port)
-        neo4j_log = neo4j_home / "neo4j.log"
-        state.neo4j.pid = spawn(neo4j_server.server_command(java, lib, neo4j_home), neo4j_log, neo4j_home)
-        log(f"started Neo4j {neo4j_server.NEO4J_VERSION} (pid {state.neo4j.pid}), log {neo4j_log}")
-        npid = state.neo4j.pid
-        waiters.append(
-            lambda: neo4j_server.wait_ready(
-                state.neo4j.port, lambda: is_running(npid, marker), neo4j_log
+            functools.partial(
+                wait_ready,
+                server.LABEL,
+                f"127.0.0.1:{service.port}",
+                functools.partial(server.probe, service.port),
+                functools.partial(is_running, service.pid, marker),
+                log_path,
+                server.READY_TIMEOUT,
             )
         )
     _write_state(data_dir, state)
@@ -174,7 +164,9 @@ def up(config: StackConfig, log: Log) -> StackState:
     try:
         _run_all(waiters)
     except StackError:
-        down(config.data_dir, log=lambda _msg: None)
+        for _server, service in servers:  # stop what this call started, nothing else
+            if service.pid:
+                stop(service.pid, marker)
         raise
     return state
 
