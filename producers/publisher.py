@@ -12,7 +12,7 @@ import logging
 from collections.abc import Iterable
 from typing import Any
 
-from confluent_kafka import KafkaError, Message, Producer
+from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
 from lineage.message_key import message_key
 
@@ -69,6 +69,11 @@ class EventPublisher:
             except BufferError:
                 # Local queue full: serve delivery callbacks until there is room.
                 self._producer.poll(0.5)
+            except KafkaException as exc:
+                # Refused before sending (too large, for one): reported by flush like any failure.
+                self._errors.append((key, str(exc.args[0])))
+                logger.error("event not queued topic=%s key=%s error=%s", self.topic, key, exc.args[0])
+                break
         self._producer.poll(0)
 
     def _on_delivery(self, err: KafkaError | None, msg: Message) -> None:

@@ -1,0 +1,80 @@
+"""The Neo4j writer against a real Neo4j: schema, idempotent batches, full-state upserts."""
+
+from __future__ import annotations
+
+import neo4j
+
+from lineage.mutations import EdgeUpsert, NodeUpsert, node, ref
+from sinks.neo4j_writer import Neo4jGraphWriter
+
+RUN = ref("Run", runId="0b9f4c5e-1d2a-4c1b-9a8e-3f2d1c0b9a87")
+JOB = ref("Job", namespace="ns", name="job")
+SRC = ref("Dataset", namespace="db", name="src")
+
+
+def batch(state: str) -> list[NodeUpsert | EdgeUpsert]:
+    return [
+        NodeUpsert(node=RUN, props={"state": state, "startedAt": "2026-11-20T10:00:00+00:00", "endedAt": None}),
+        NodeUpsert(node=JOB),
+        EdgeUpsert(type="INSTANCE_OF", start=RUN, end=JOB),
+        EdgeUpsert(type="READ", start=RUN, end=SRC),
+        node("Field", {"type": "INT"}, namespace="db", name="src", field="id"),
+    ]
+
+
+def graph_shape(driver: neo4j.Driver) -> tuple[dict[str, int], dict[str, int]]:
+    nodes = driver.execute_query("MATCH (n) RETURN labels(n)[0] AS l, count(*) AS c").records
+    rels = driver.execute_query("MATCH ()-[r]->() RETURN type(r) AS t, count(*) AS c").records
+    return {r["l"]: r["c"] for r in nodes}, {r["t"]: r["c"] for r in rels}
+
+
+def test_schema_has_a_uniqueness_constraint_per_key(empty_graph: neo4j.Driver) -> None:
+    writer = Neo4jGraphWriter(empty_graph)
+    writer.ensure_schema()
+    writer.ensure_schema()  # idempotent
+    records = empty_graph.execute_query("SHOW CONSTRAINTS YIELD labelsOrTypes, properties, type").records
+    found = {(r["labelsOrTypes"][0], tuple(r["properties"])) for r in records if r["type"] == "UNIQUENESS"}
+    assert {
+        ("Job", ("namespace", "name")),
+        ("Run", ("runId",)),
+        ("Dataset", ("namespace", "name")),
+        ("Field", ("namespace", "name", "field")),
+    } <= found
+
+
+def test_a_batch_written_twice_leaves_the_same_graph(empty_graph: neo4j.Driver) -> None:
+    writer = Neo4jGraphWriter(empty_graph)
+    writer.ensure_schema()
+    writer.write(batch("RUNNING"))
+    first = graph_shape(empty_graph)
+    writer.write(batch("RUNNING"))
+    assert graph_shape(empty_graph) == first == (
+        {"Run": 1, "Job": 1, "Dataset": 1, "Field": 1},
+        {"INSTANCE_OF": 1, "READ": 1},
+    )
+
+
+def test_a_later_full_state_upsert_replaces_properties(empty_graph: neo4j.Driver) -> None:
+    writer = Neo4jGraphWriter(empty_graph)
+    writer.ensure_schema()
+    writer.write(batch("RUNNING"))
+    writer.write([NodeUpsert(node=RUN, props={"state": "COMPLETED", "endedAt": "2026-11-20T10:05:00+00:00"})])
+    (record,) = empty_graph.execute_query(
+        "MATCH (r:Run) RETURN r.state AS state, r.startedAt AS s, r.endedAt AS e"
+    ).records
+    assert record["state"] == "COMPLETED"
+    assert record["s"].to_native().isoformat() == "2026-11-20T10:00:00+00:00"
+    assert record["e"].to_native().isoformat() == "2026-11-20T10:05:00+00:00"
+    writer.write([NodeUpsert(node=RUN, props={"endedAt": None})])  # null removes the property
+    (record,) = empty_graph.execute_query("MATCH (r:Run) RETURN r.endedAt AS e").records
+    assert record["e"] is None
+
+
+def test_names_with_cypher_syntax_are_data_not_code(empty_graph: neo4j.Driver) -> None:
+    writer = Neo4jGraphWriter(empty_graph)
+    writer.ensure_schema()
+    evil = "x'}) DETACH DELETE n //"
+    writer.write([NodeUpsert(node=ref("Dataset", namespace="db", name=evil)), NodeUpsert(node=JOB)])
+    names = {r["n"] for r in empty_graph.execute_query("MATCH (d:Dataset) RETURN d.name AS n").records}
+    assert names == {evil}
+    assert graph_shape(empty_graph)[0] == {"Dataset": 1, "Job": 1}
