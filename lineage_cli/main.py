@@ -86,13 +86,12 @@ def _env_settings(**overrides: Any) -> Settings:
 
 def _stack_config(args: argparse.Namespace) -> stack.StackConfig:
     settings = _env_settings()
-    defaults = stack.StackConfig(data_dir=settings.stack_data_dir, cache_dir=settings.cache_dir)
     return stack.StackConfig(
-        data_dir=args.data_dir or defaults.data_dir,
-        cache_dir=args.cache_dir or defaults.cache_dir,
-        kafka_port=getattr(args, "kafka_port", None) or defaults.kafka_port,
-        kafka_controller_port=getattr(args, "kafka_controller_port", None) or defaults.kafka_controller_port,
-        neo4j_port=getattr(args, "neo4j_port", None) or defaults.neo4j_port,
+        data_dir=args.data_dir or settings.stack_data_dir,
+        cache_dir=args.cache_dir or settings.cache_dir,
+        kafka_port=getattr(args, "kafka_port", None),
+        kafka_controller_port=getattr(args, "kafka_controller_port", None),
+        neo4j_port=getattr(args, "neo4j_port", None),
     )
 
 

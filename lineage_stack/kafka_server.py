@@ -23,6 +23,11 @@ def pom_versions() -> dict[str, str]:
     return {"KAFKA_VERSION": KAFKA_VERSION, "LOG4J_VERSION": LOG4J_VERSION}
 
 
+def marker(home: Path) -> str:
+    """The exact command-line argument that identifies this folder's Kafka process."""
+    return str(home / "server.properties")
+
+
 def ports(port: int, extra: dict[str, int]) -> dict[str, int]:
     return {"Kafka": port, "Kafka controller": extra["controller"]}
 

@@ -24,6 +24,11 @@ def pom_versions() -> dict[str, str]:
     return {"NEO4J_VERSION": NEO4J_VERSION}
 
 
+def marker(home: Path) -> str:
+    """The exact command-line argument that identifies this folder's Neo4j process."""
+    return f"--home-dir={home}"
+
+
 def ports(port: int, extra: dict[str, int]) -> dict[str, int]:
     return {"Neo4j Bolt": port}
 

@@ -29,19 +29,20 @@ def spawn(cmd: Sequence[str], log_path: Path, cwd: Path) -> int:
 
 
 def is_running(pid: int | None, marker: str) -> bool:
-    """True if ``pid`` is alive, not a zombie, and its command line contains ``marker``.
+    """True if ``pid`` is alive, not a zombie, and ``marker`` is one of its arguments, exactly.
 
-    The marker (the stack's data folder) makes sure a recycled pid is never taken for ours.
+    The marker (a path inside the stack's data folder) makes sure that neither a recycled pid
+    nor another stack's server is ever taken for ours.
     """
     if not pid:
         return False
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
     except (FileNotFoundError, ProcessLookupError, PermissionError):
         return False
     state = stat.rsplit(")", 1)[-1].split()[0]
-    return state not in ("Z", "X") and marker in cmdline
+    return state not in ("Z", "X") and marker.encode() in argv
 
 
 def stop(pid: int, marker: str, timeout: float = 30.0) -> bool:

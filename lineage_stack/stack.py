@@ -11,10 +11,12 @@ Jars live in the cache folder (``<home>/cache`` by default), shared by every dat
 
 from __future__ import annotations
 
+import fcntl
 import functools
 import json
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,15 +28,24 @@ from lineage_stack.processes import check_ports_free, is_running, log_tail, spaw
 from lineage_stack.tools import find_java
 
 Log = Callable[[str], None]
+SERVERS = (kafka_server, neo4j_server)
+DEFAULT_PORTS = {"kafka": (9092, {"controller": 9093}), "neo4j": (7687, {})}
 
 
 @dataclass(frozen=True)
 class StackConfig:
+    """Where the stack lives; ports left None mean "as last time, else the defaults"."""
+
     data_dir: Path
     cache_dir: Path
-    kafka_port: int = 9092
-    kafka_controller_port: int = 9093
-    neo4j_port: int = 7687
+    kafka_port: int | None = None
+    kafka_controller_port: int | None = None
+    neo4j_port: int | None = None
+
+    def requested(self, name: str) -> tuple[int | None, dict[str, int | None]]:
+        if name == "kafka":
+            return self.kafka_port, {"controller": self.kafka_controller_port}
+        return self.neo4j_port, {}
 
 
 @dataclass
@@ -48,6 +59,9 @@ class ServiceState:
 class StackState:
     kafka: ServiceState
     neo4j: ServiceState
+
+    def service(self, name: str) -> ServiceState:
+        return self.kafka if name == "kafka" else self.neo4j
 
     @property
     def kafka_bootstrap(self) -> str:
@@ -74,32 +88,56 @@ def read_state(data_dir: Path) -> StackState | None:
 
 
 def _write_state(data_dir: Path, state: StackState) -> None:
-    state_path(data_dir).write_text(json.dumps(asdict(state), indent=2) + "\n")
+    tmp = state_path(data_dir).with_suffix(".tmp")
+    tmp.write_text(json.dumps(asdict(state), indent=2) + "\n")
+    tmp.replace(state_path(data_dir))
 
 
-def _marker(data_dir: Path) -> str:
-    # Every server command line names a path inside the data folder; that path tells our
-    # processes apart from anything else, even after a pid is recycled.
-    return str(data_dir.resolve())
+def _default_state() -> StackState:
+    (kport, kextra), (nport, nextra) = DEFAULT_PORTS["kafka"], DEFAULT_PORTS["neo4j"]
+    return StackState(
+        kafka=ServiceState(port=kport, extra_ports=dict(kextra)),
+        neo4j=ServiceState(port=nport, extra_ports=dict(nextra)),
+    )
+
+
+def _running(server: Any, data_dir: Path, service: ServiceState) -> bool:
+    # The exact argument naming this data folder's config tells our servers apart from any
+    # other process, another stack's included, even after a pid is recycled.
+    return is_running(service.pid, server.marker(data_dir / server.NAME))
+
+
+@contextmanager
+def _locked(data_dir: Path) -> Iterator[None]:
+    """One ``up`` or ``down`` at a time per data folder."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    with (data_dir / ".stack.lock").open("w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise StackError(
+                f"another `lineage stack` command is working on {data_dir}; wait for it to finish"
+            ) from None
+        yield
 
 
 def status(data_dir: Path) -> dict[str, Any]:
     """Addresses and liveness of the stack in ``data_dir`` (running or not)."""
+    data_dir = data_dir.resolve()
     state = read_state(data_dir)
-    marker = _marker(data_dir)
     if state is None:
         return {
-            "data_dir": str(data_dir.resolve()),
+            "data_dir": str(data_dir),
             "running": False,
             "kafka_bootstrap": None,
             "neo4j_uri": None,
             "kafka_running": False,
             "neo4j_running": False,
         }
-    kafka_up = is_running(state.kafka.pid, marker)
-    neo4j_up = is_running(state.neo4j.pid, marker)
+    kafka_up = _running(kafka_server, data_dir, state.kafka)
+    neo4j_up = _running(neo4j_server, data_dir, state.neo4j)
     return {
-        "data_dir": str(data_dir.resolve()),
+        "data_dir": str(data_dir),
         "running": kafka_up and neo4j_up,
         "kafka_bootstrap": state.kafka_bootstrap,
         "neo4j_uri": state.neo4j_uri,
@@ -107,91 +145,120 @@ def status(data_dir: Path) -> dict[str, Any]:
         "neo4j_running": neo4j_up,
         "kafka_pid": state.kafka.pid if kafka_up else None,
         "neo4j_pid": state.neo4j.pid if neo4j_up else None,
-        "kafka_log": str(data_dir.resolve() / "kafka" / "kafka.log"),
-        "neo4j_log": str(data_dir.resolve() / "neo4j" / "neo4j.log"),
+        "kafka_log": str(data_dir / "kafka" / "kafka.log"),
+        "neo4j_log": str(data_dir / "neo4j" / "neo4j.log"),
     }
 
 
 def up(config: StackConfig, log: Log) -> StackState:
     """Start whatever part of the stack is not running in ``config.data_dir``; idempotent.
 
-    A running stack is reused with the ports it was started with. Returns when a Kafka client
-    and a Neo4j driver can connect, or raises StackError with the server's log.
+    A running server is reused with the port it was started with; a stopped one starts on the
+    port asked for, else the one it had, else the default. Returns when a Kafka client and a
+    Neo4j driver can connect. On any failure (or Ctrl-C) it stops what it started, then raises.
     """
     data_dir = config.data_dir.resolve()
-    data_dir.mkdir(parents=True, exist_ok=True)
-    marker = _marker(data_dir)
-    state = read_state(data_dir) or StackState(
-        kafka=ServiceState(
-            port=config.kafka_port, extra_ports={"controller": config.kafka_controller_port}
-        ),
-        neo4j=ServiceState(port=config.neo4j_port),
-    )
-    servers = [
-        (server, service)
-        for server, service in ((kafka_server, state.kafka), (neo4j_server, state.neo4j))
-        if not is_running(service.pid, marker)
-    ]
-    if not servers:
-        log(f"stack already running in {data_dir}; reusing it")
-        return state
-    check_ports_free(
-        {what: port for server, svc in servers for what, port in server.ports(svc.port, svc.extra_ports).items()}
-    )
-    java = find_java()
-    cache = config.cache_dir.resolve()
-    waiters: list[Callable[[], None]] = []
-    for server, service in servers:
-        home = data_dir / server.NAME
-        lib = fetch_jars(server.POM, server.pom_versions(), cache, server.NAME, log)
-        command = server.prepare(java, lib, home, service.port, service.extra_ports)
-        log_path = home / f"{server.NAME}.log"
-        service.pid = spawn(command, log_path, home)
-        log(f"started {server.LABEL} {server.VERSION} (pid {service.pid}), log {log_path}")
-        waiters.append(
-            functools.partial(
-                wait_ready,
-                server.LABEL,
-                f"127.0.0.1:{service.port}",
-                functools.partial(server.probe, service.port),
-                functools.partial(is_running, service.pid, marker),
-                log_path,
-                server.READY_TIMEOUT,
-            )
+    with _locked(data_dir):
+        state = read_state(data_dir) or _default_state()
+        servers = [s for s in SERVERS if not _running(s, data_dir, state.service(s.NAME))]
+        if not servers:
+            log(f"stack already running in {data_dir}; reusing it")
+            return state
+        for server in servers:
+            _apply_requested_ports(state.service(server.NAME), *config.requested(server.NAME))
+        check_ports_free(
+            {
+                what: port
+                for server in servers
+                for what, port in server.ports(
+                    state.service(server.NAME).port, state.service(server.NAME).extra_ports
+                ).items()
+            }
         )
+        java = find_java()
+        cache = config.cache_dir.resolve()
+        libs = {s.NAME: fetch_jars(s.POM, s.pom_versions(), cache, s.NAME, log) for s in servers}
+        started: list[ServiceState] = []
+        try:
+            waiters = [_start(server, state, data_dir, java, libs[server.NAME], started, log) for server in servers]
+            log("waiting for the servers to accept clients...")
+            _run_all(waiters)
+        except BaseException:
+            for server in servers:  # stop what this call started, nothing else
+                service = state.service(server.NAME)
+                if service in started and service.pid:
+                    stop(service.pid, server.marker(data_dir / server.NAME))
+                    service.pid = None
+            _write_state(data_dir, state)
+            raise
+        return state
+
+
+def _apply_requested_ports(
+    service: ServiceState, port: int | None, extra: dict[str, int | None]
+) -> None:
+    if port:
+        service.port = port
+    for name, value in extra.items():
+        if value:
+            service.extra_ports[name] = value
+
+
+def _start(
+    server: Any,
+    state: StackState,
+    data_dir: Path,
+    java: str,
+    lib: Path,
+    started: list[ServiceState],
+    log: Log,
+) -> Callable[[], None]:
+    """Start one server, record its pid at once, and return the wait for its readiness."""
+    service = state.service(server.NAME)
+    home = data_dir / server.NAME
+    command = server.prepare(java, lib, home, service.port, service.extra_ports)
+    log_path = home / f"{server.NAME}.log"
+    service.pid = spawn(command, log_path, home)
+    started.append(service)
     _write_state(data_dir, state)
-    log("waiting for the servers to accept clients...")
-    try:
-        _run_all(waiters)
-    except StackError:
-        for _server, service in servers:  # stop what this call started, nothing else
-            if service.pid:
-                stop(service.pid, marker)
-        raise
-    return state
+    log(f"started {server.LABEL} {server.VERSION} (pid {service.pid}), log {log_path}")
+    return functools.partial(
+        wait_ready,
+        server.LABEL,
+        f"127.0.0.1:{service.port}",
+        functools.partial(server.probe, service.port),
+        functools.partial(is_running, service.pid, server.marker(home)),
+        log_path,
+        server.READY_TIMEOUT,
+    )
 
 
 def down(data_dir: Path, log: Log) -> list[str]:
     """Stop the servers this data folder's ``up`` started; returns what was stopped."""
-    state = read_state(data_dir)
-    if state is None:
-        log(f"no stack in {data_dir.resolve()}; nothing to stop")
-        return []
-    marker = _marker(data_dir)
-    stopped = []
-    for name, service in (("Neo4j", state.neo4j), ("Kafka", state.kafka)):
-        if service.pid and stop(service.pid, marker):
-            log(f"stopped {name} (pid {service.pid})")
-            stopped.append(name)
-        service.pid = None
-    _write_state(data_dir.resolve(), state)
-    if not stopped:
-        log("stack was not running")
-    return stopped
+    data_dir = data_dir.resolve()
+    with _locked(data_dir):
+        state = read_state(data_dir)
+        if state is None:
+            log(f"no stack in {data_dir}; nothing to stop")
+            return []
+        stopped = []
+        for server in reversed(SERVERS):
+            service = state.service(server.NAME)
+            if service.pid and stop(service.pid, server.marker(data_dir / server.NAME)):
+                log(f"stopped {server.LABEL} (pid {service.pid})")
+                stopped.append(server.LABEL)
+            service.pid = None
+        _write_state(data_dir, state)
+        if not stopped:
+            log("stack was not running")
+        return stopped
 
 
 def _run_all(waiters: list[Callable[[], None]]) -> None:
-    """Run the readiness checks in parallel; re-raise the first failure."""
+    """Run the readiness checks in parallel; re-raise the first failure.
+
+    The threads are daemons so that Ctrl-C is not held up by a check still waiting.
+    """
     errors: list[BaseException] = []
 
     def guard(fn: Callable[[], None]) -> None:
@@ -200,11 +267,12 @@ def _run_all(waiters: list[Callable[[], None]]) -> None:
         except BaseException as exc:  # noqa: BLE001 - handed to the caller below
             errors.append(exc)
 
-    threads = [threading.Thread(target=guard, args=(w,)) for w in waiters]
+    threads = [threading.Thread(target=guard, args=(w,), daemon=True) for w in waiters]
     for t in threads:
         t.start()
     for t in threads:
-        t.join()
+        while t.is_alive():
+            t.join(timeout=0.2)
     if errors:
         raise errors[0]
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import neo4j
 from confluent_kafka.admin import AdminClient, NewTopic
 
+from lineage_stack import kafka_server, neo4j_server
 from lineage_stack.processes import free_port, is_running
 from tests.integration.services import lineage_command
 
@@ -43,8 +44,8 @@ def test_up_status_down_twice(tmp_path: Path) -> None:
 
         down = lineage("stack", "down", "--data-dir", str(data))
         assert down.returncode == 0, down.stderr
-        assert not is_running(info["kafka_pid"], str(data.resolve()))
-        assert not is_running(info["neo4j_pid"], str(data.resolve()))
+        assert not is_running(info["kafka_pid"], kafka_server.marker(data.resolve() / "kafka"))
+        assert not is_running(info["neo4j_pid"], neo4j_server.marker(data.resolve() / "neo4j"))
         stopped = lineage("stack", "status", "--data-dir", str(data), "--json")
         assert stopped.returncode == 1 and json.loads(stopped.stdout)["running"] is False
 

@@ -14,7 +14,7 @@ import pytest
 from lineage_stack import kafka_server, neo4j_server, stack
 from lineage_stack.errors import StackError
 from lineage_stack.maven import fetch_jars
-from lineage_stack.processes import check_ports_free, is_running, log_tail, wait_ready
+from lineage_stack.processes import check_ports_free, free_port, is_running, log_tail, wait_ready, wait_until
 from lineage_stack.tools import find_java, find_maven
 
 
@@ -69,6 +69,45 @@ def test_recycled_pid_is_not_taken_for_ours(tmp_path: Path) -> None:
     # This test process is alive, but its command line does not name the stack's data folder.
     assert not is_running(os.getpid(), str(tmp_path / "stack"))
     assert not is_running(None, "x")
+
+
+def test_another_stack_whose_folder_shares_a_prefix_is_not_ours(tmp_path: Path) -> None:
+    theirs = str(tmp_path / "stack2" / "kafka" / "server.properties")
+    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)", theirs])
+    try:
+        assert wait_until(lambda: is_running(proc.pid, theirs), 10)  # once exec'd
+        assert not is_running(proc.pid, str(tmp_path / "stack" / "kafka" / "server.properties"))
+        assert not is_running(proc.pid, str(tmp_path / "stack"))
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def test_ports_asked_for_win_over_the_ones_recorded(taken_port: int, tmp_path: Path) -> None:
+    data = tmp_path / "stack"
+    data.mkdir()
+    stack.state_path(data).write_text(
+        '{"kafka": {"pid": null, "port": 1, "extra_ports": {"controller": 2}},'
+        ' "neo4j": {"pid": null, "port": 3, "extra_ports": {}}}'
+    )
+    config = stack.StackConfig(data_dir=data, cache_dir=tmp_path / "cache", kafka_port=taken_port)
+    with pytest.raises(StackError, match=f"Kafka port {taken_port}"):
+        stack.up(config, log=lambda _m: None)
+
+
+def test_a_failed_fetch_starts_nothing(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "java").symlink_to(find_java())  # Java is there, Maven is not
+    monkeypatch.setenv("PATH", str(bin_dir))
+    monkeypatch.delenv("JAVA_HOME", raising=False)
+    free = [free_port() for _ in range(3)]
+    config = stack.StackConfig(tmp_path / "stack", tmp_path / "cache", free[0], free[1], free[2])
+    with pytest.raises(StackError, match="`mvn` is not on PATH"):
+        stack.up(config, log=lambda _m: None)
+    assert stack.status(tmp_path / "stack")["kafka_running"] is False
+    state = stack.read_state(tmp_path / "stack")
+    assert state is None or (state.kafka.pid is None and state.neo4j.pid is None)
 
 
 def test_server_configs_bind_loopback_only(tmp_path: Path) -> None:
