@@ -11,6 +11,8 @@ help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
 
 $(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys, venv, ensurepip; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || { \
+	  echo "make: need Python 3.11+ with venv and ensurepip as '$(PYTHON)' (Debian: apt-get install python3-venv; or PYTHON=python3.12 make ...)" >&2; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e ".[dev]"
@@ -22,8 +24,9 @@ run: $(STAMP) ## start local Kafka + Neo4j (first run fetches them) and run the 
 	$(BIN)/lineage stack up
 	$(BIN)/lineage run
 
-test: $(STAMP) ## lint, then unit and integration tests (integration starts its own Kafka + Neo4j)
+test: $(STAMP) ## ruff and mypy, then unit and integration tests (integration starts its own Kafka + Neo4j)
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/pytest
 
 unit: $(STAMP) ## unit tests only (no services)

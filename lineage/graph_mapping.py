@@ -28,7 +28,8 @@ def run_mutations(run: MergedRun) -> Mutations:
     job_ref = ref("Job", namespace=run.job_namespace, name=run.job_name)
     run_facets = live_facets(run.run_facets)
     out: Mutations = [
-        NodeUpsert(node=job_ref, props=_facet_props(live_facets(run.job_facets))),
+        # A run that said nothing about its job's facets leaves the ones another run wrote.
+        NodeUpsert(node=job_ref, props=_facet_props(live_facets(run.job_facets)) if run.job_facets else {}),
         NodeUpsert(node=run_ref, props=_run_props(run, run_facets)),
         EdgeUpsert(type="INSTANCE_OF", start=run_ref, end=job_ref),
     ]

@@ -11,17 +11,33 @@ from __future__ import annotations
 from typing import Any
 
 
-def message_key(event: dict[str, Any]) -> str | None:
-    """The key for a decoded event, or None when it names no job or dataset."""
+def message_key(event: Any) -> str | None:
+    """The key for a decoded event, or None when it names no job or dataset.
+
+    Any JSON value is accepted: a malformed event gets no key and is dead-lettered downstream.
+    """
+    if not isinstance(event, dict):
+        return None
     if "run" in event or "eventType" in event:
-        facets = (event.get("run") or {}).get("facets") or {}
-        parent = facets.get("parent") or {}
-        for job in ((parent.get("root") or {}).get("job"), parent.get("job"), event.get("job")):
-            if isinstance(job, dict) and job.get("namespace") and job.get("name"):
-                return f"run:{job['namespace']}/{job['name']}"
+        parent = _get(_get(_get(event, "run"), "facets"), "parent")
+        for job in (_get(_get(parent, "root"), "job"), _get(parent, "job"), _get(event, "job")):
+            name = _name(job)
+            if name:
+                return f"run:{name}"
         return None
     for kind in ("job", "dataset"):
-        entity = event.get(kind)
-        if isinstance(entity, dict) and entity.get("namespace") and entity.get("name"):
-            return f"{kind}:{entity['namespace']}/{entity['name']}"
+        name = _name(_get(event, kind))
+        if name:
+            return f"{kind}:{name}"
+    return None
+
+
+def _get(value: Any, field: str) -> Any:
+    return value.get(field) if isinstance(value, dict) else None
+
+
+def _name(entity: Any) -> str | None:
+    namespace, name = _get(entity, "namespace"), _get(entity, "name")
+    if isinstance(namespace, str) and isinstance(name, str) and namespace and name:
+        return f"{namespace}/{name}"
     return None

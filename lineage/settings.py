@@ -6,17 +6,22 @@ the local stack (``lineage stack up``) on loopback.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
 ENV_PREFIX = "LINEAGE_"
 
 DEFAULT_KAFKA_PORT = 9092
 DEFAULT_KAFKA_CONTROLLER_PORT = 9093
 DEFAULT_NEO4J_BOLT_PORT = 7687
+
+NEO4J_SCHEMES = frozenset({"bolt", "bolt+s", "bolt+ssc", "neo4j", "neo4j+s", "neo4j+ssc"})
+KAFKA_NAME = re.compile(r"[a-zA-Z0-9._-]{1,249}")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 class Settings(BaseModel):
@@ -47,6 +52,38 @@ class Settings(BaseModel):
     cache_dir: Path = Path(".lineage/cache")  # default: <home>/cache
     log_level: str = "INFO"
 
+    @field_validator("neo4j_uri")
+    @classmethod
+    def _neo4j_scheme(cls, value: str) -> str:
+        scheme = value.split("://", 1)[0] if "://" in value else ""
+        if scheme not in NEO4J_SCHEMES:
+            raise ValueError(
+                f"{value!r} is not a Neo4j URI; use bolt://HOST:PORT or neo4j://HOST:PORT "
+                f"(schemes: {', '.join(sorted(NEO4J_SCHEMES))})"
+            )
+        return value
+
+    @field_validator("events_topic", "dlq_topic", "runs_topic", "graph_topic", "processor_group", "sink_group")
+    @classmethod
+    def _kafka_name(cls, value: str) -> str:
+        if not KAFKA_NAME.fullmatch(value):
+            raise ValueError(f"{value!r} is not a valid Kafka name: use 1-249 of a-z A-Z 0-9 . _ -")
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _log_level(cls, value: str) -> str:
+        if value.upper() not in LOG_LEVELS:
+            raise ValueError(f"{value!r} is not a log level; use one of {', '.join(LOG_LEVELS)}")
+        return value.upper()
+
+    @field_validator("kafka_bootstrap")
+    @classmethod
+    def _bootstrap(cls, value: str) -> str:
+        if not value.strip() or any(":" not in part for part in value.split(",")):
+            raise ValueError(f"{value!r} is not a bootstrap list; use HOST:PORT[,HOST:PORT...]")
+        return value
+
     @model_validator(mode="before")
     @classmethod
     def _dirs_under_home(cls, values: Any) -> Any:
@@ -72,7 +109,8 @@ class Settings(BaseModel):
             return cls(**values)
         except ValidationError as exc:
             problems = "; ".join(
-                f"{ENV_PREFIX}{'.'.join(str(p) for p in err['loc']).upper()}: {err['msg']}"
+                f"{ENV_PREFIX}{'.'.join(str(p) for p in err['loc']).upper()}: "
+                + err["msg"].removeprefix("Value error, ")
                 for err in exc.errors()
             )
             raise SettingsError(f"invalid configuration: {problems}") from exc

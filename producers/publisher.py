@@ -27,6 +27,14 @@ class DeliveryFailed(RuntimeError):
         self.errors = errors
 
 
+def _key_of_raw(raw: bytes) -> str | None:
+    """The client key of raw JSON; None for what is not JSON (the processor dead-letters it)."""
+    try:
+        return message_key(json.loads(raw))
+    except ValueError:
+        return None
+
+
 class EventPublisher:
     def __init__(self, bootstrap: str, topic: str, extra_config: dict[str, Any] | None = None):
         self.topic = topic
@@ -51,7 +59,7 @@ class EventPublisher:
         for event in events:
             if isinstance(event, bytes):
                 raw = event
-                key = message_key(json.loads(raw)) if raw[:1] == b"{" else None
+                key = _key_of_raw(raw)
             else:
                 raw = json.dumps(event, separators=(",", ":")).encode()
                 key = message_key(event)

@@ -2,7 +2,8 @@
 
 Offsets are committed only after Neo4j committed the batch, so a crash or a Neo4j outage means
 the batch is written again, never lost. While Neo4j is unreachable the batch is retried with
-backoff and the consumer keeps its partitions.
+backoff; the partitions are paused meanwhile and the consumer keeps polling, so it stays in
+its group however long the outage lasts.
 """
 
 from __future__ import annotations
@@ -10,10 +11,11 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+import time
 from typing import Any
 
 import neo4j
-from confluent_kafka import Consumer, KafkaError, Message
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 from neo4j.exceptions import DriverError, Neo4jError
 from pydantic import ValidationError
 
@@ -51,12 +53,14 @@ class GraphSink:
 
     def _handle(self, messages: list[Message]) -> None:
         mutations: list[NodeUpsert | EdgeUpsert] = []
+        consumed = False
         for msg in messages:
             error = msg.error()
             if error is not None:
                 if error.code() != KafkaError._PARTITION_EOF:
                     logger.error("consume error: %s", error)
                 continue
+            consumed = True
             try:
                 mutations.append(decode_mutation(msg.value() or b""))
             except ValidationError as exc:
@@ -66,26 +70,64 @@ class GraphSink:
                     "skipped malformed mutation topic=%s partition=%s offset=%s: %s",
                     msg.topic(), msg.partition(), msg.offset(), exc.errors()[:3],
                 )
+        if not consumed:
+            return
         if mutations and not self._write_with_retry(mutations):
             return  # stopping before the batch was written: do not commit it
-        self._consumer.commit(asynchronous=False)
+        self._commit()
         self.written += len(mutations)
 
+    def _commit(self) -> None:
+        try:
+            self._consumer.commit(asynchronous=False)
+        except KafkaException as exc:
+            # Typically a rebalance took the partitions away: their new owner re-reads from the
+            # last commit and rewrites the same upserts, which is harmless.
+            logger.warning("offset commit failed, batch will be redelivered: %s", exc.args[0])
+
     def _write_with_retry(self, mutations: list[NodeUpsert | EdgeUpsert]) -> bool:
+        """Write until Neo4j takes the batch; False if asked to stop first.
+
+        While retrying, the assigned partitions are paused and the consumer keeps polling, so
+        it stays in its group (max.poll.interval.ms) without fetching anything new.
+        """
         backoff = 0.5
-        while True:
-            try:
-                self._writer.write(mutations)
-                return True
-            except (DriverError, Neo4jError) as exc:
-                if isinstance(exc, Neo4jError) and not exc.is_retryable():
-                    raise
-                logger.warning(
-                    "Neo4j write failed, retrying in %.1fs mutations=%d: %s", backoff, len(mutations), exc
-                )
-                if self._stopping.wait(backoff):
+        paused = False
+        try:
+            while True:
+                try:
+                    self._writer.write(mutations)
+                    return True
+                except (DriverError, Neo4jError) as exc:
+                    if isinstance(exc, Neo4jError) and not exc.is_retryable():
+                        raise
+                    logger.warning(
+                        "Neo4j write failed, retrying in %.1fs mutations=%d: %s", backoff, len(mutations), exc
+                    )
+                if not paused:
+                    self._consumer.pause(self._consumer.assignment())
+                    paused = True
+                if self._idle(backoff):
                     return False
                 backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
+        finally:
+            if paused:
+                self._consumer.resume(self._consumer.assignment())
+
+    def _idle(self, seconds: float) -> bool:
+        """Poll without consuming for ``seconds``; True if a stop was requested meanwhile."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            if self._stopping.is_set():
+                return True
+            self._consumer.pause(self._consumer.assignment())  # also any newly assigned
+            msg = self._consumer.poll(min(0.5, max(deadline - time.monotonic(), 0)))
+            if msg is not None and msg.error() is None:
+                # Should not happen while paused; rewind so the record is not skipped.
+                topic, partition, offset = msg.topic(), msg.partition(), msg.offset()
+                if topic is not None and partition is not None and offset is not None:
+                    self._consumer.seek(TopicPartition(topic, partition, offset))
+        return self._stopping.is_set()
 
 
 def create_consumer(settings: Settings) -> Consumer:

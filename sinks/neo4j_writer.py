@@ -45,6 +45,11 @@ class Neo4jGraphWriter:
             try:
                 self._driver.execute_query(statement, database_=self._database)
             except ClientError as exc:
+                if exc.code == "Neo.ClientError.Database.DatabaseNotFound":
+                    raise Neo4jUnavailable(
+                        f"Neo4j has no database {self._database!r}; set LINEAGE_NEO4J_DATABASE to an existing "
+                        "one (Neo4j Community has only 'neo4j')"
+                    ) from exc
                 # A constraint creation interrupted part-way can leave its backing index
                 # behind without the constraint; drop that orphan and create both again.
                 if exc.code != "Neo.ClientError.Schema.IndexWithNameAlreadyExists":

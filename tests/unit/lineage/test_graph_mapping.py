@@ -285,3 +285,8 @@ def test_malformed_facets_are_rejected_or_mapped(run_facets: dict[str, Any], inp
         return
     mutations = run_mutations(fold([event]))
     assert any(isinstance(m, NodeUpsert) and m.node.label == "Run" for m in mutations)
+
+
+def test_a_run_without_job_facets_leaves_the_jobs_facets_alone() -> None:
+    (job,) = nodes(run_mutations(fold([run_event("COMPLETE", at(9))])), "Job").values()
+    assert "facets" not in job  # SET n += {} keeps what another run wrote

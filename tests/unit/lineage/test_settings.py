@@ -117,3 +117,22 @@ def test_settings_are_frozen_and_reject_unknown_fields() -> None:
         Settings(kafka_bootstrapp="typo:1")  # type: ignore[call-arg]
     with pytest.raises(ValueError):
         Settings().kafka_bootstrap = "x"  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "says"),
+    [
+        ("LINEAGE_NEO4J_URI", "localhost:7687", "is not a Neo4j URI"),
+        ("LINEAGE_LOG_LEVEL", "loud", "is not a log level"),
+        ("LINEAGE_EVENTS_TOPIC", "a/b", "is not a valid Kafka name"),
+        ("LINEAGE_SINK_GROUP", "", None),  # empty means unset: the default applies
+        ("LINEAGE_KAFKA_BOOTSTRAP", "kafka", "is not a bootstrap list"),
+    ],
+)
+def test_malformed_values_are_named_with_the_fix(variable: str, value: str, says: str | None) -> None:
+    if says is None:
+        assert Settings.from_env({variable: value}).sink_group == "lineage-sink"
+        return
+    with pytest.raises(SettingsError) as err:
+        Settings.from_env({variable: value})
+    assert f"{variable}: {value!r} {says}" in str(err.value)
