@@ -15,8 +15,9 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from lineage.events import DatasetEvent, JobEvent
 from lineage.graph_model import RelType
-from lineage.merge import DatasetState, MergedRun, live_facets
+from lineage.merge import DatasetState, MergedRun, live_facets, stamped_datasets
 from lineage.mutations import EdgeUpsert, NodeRef, NodeUpsert, node, ref
 
 Mutations = list[NodeUpsert | EdgeUpsert]
@@ -42,6 +43,29 @@ def run_mutations(run: MergedRun) -> Mutations:
             out.extend(_dataset_mutations(ds))
             out.append(EdgeUpsert(type=relation, start=run_ref, end=_dataset_ref(ds)))
     out.extend(_parent_mutations(run_ref, job_ref, run_facets.get("parent")))
+    return out
+
+
+def dataset_event_mutations(event: DatasetEvent) -> Mutations:
+    """A DatasetEvent: the dataset's facets and schema fields, outside any run."""
+    (ds,) = stamped_datasets([event.dataset], (event.eventTime, 0)).values()
+    return _dataset_mutations(ds)
+
+
+def job_event_mutations(event: JobEvent) -> Mutations:
+    """A JobEvent: the job's facets and its declared inputs (CONSUMES) and outputs (PRODUCES)."""
+    job_ref = ref("Job", namespace=event.job.namespace, name=event.job.name)
+    stamp = (event.eventTime, 0)
+    facets = {k: v for k, v in event.job.facets.items() if not (isinstance(v, dict) and v.get("_deleted") is True)}
+    out: Mutations = [NodeUpsert(node=job_ref, props=_facet_props(facets) if event.job.facets else {})]
+    relations: tuple[tuple[RelType, dict[str, DatasetState]], ...] = (
+        ("CONSUMES", stamped_datasets(event.inputs, stamp)),
+        ("PRODUCES", stamped_datasets(event.outputs, stamp)),
+    )
+    for relation, datasets in relations:
+        for ds in sorted(datasets.values(), key=lambda d: d.key):
+            out.extend(_dataset_mutations(ds))
+            out.append(EdgeUpsert(type=relation, start=job_ref, end=_dataset_ref(ds)))
     return out
 
 

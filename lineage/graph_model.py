@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Literal
 
 Label = Literal["Job", "Run", "Dataset", "Field"]
-RelType = Literal["INSTANCE_OF", "READ", "WROTE", "CHILD_OF", "PART_OF", "HAS_FIELD"]
+RelType = Literal["INSTANCE_OF", "READ", "WROTE", "CONSUMES", "PRODUCES", "CHILD_OF", "PART_OF", "HAS_FIELD"]
 
 NODE_KEYS: dict[str, tuple[str, ...]] = {
     "Job": ("namespace", "name"),
@@ -23,6 +23,8 @@ RELATIONSHIPS: dict[str, tuple[str, str]] = {
     "INSTANCE_OF": ("Run", "Job"),
     "READ": ("Run", "Dataset"),
     "WROTE": ("Run", "Dataset"),
+    "CONSUMES": ("Job", "Dataset"),
+    "PRODUCES": ("Job", "Dataset"),
     "CHILD_OF": ("Run", "Run"),
     "PART_OF": ("Job", "Job"),
     "HAS_FIELD": ("Dataset", "Field"),

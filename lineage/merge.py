@@ -16,6 +16,7 @@ Rules (DESIGN.md section 3):
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -135,12 +136,13 @@ def _from_event(event: RunEvent) -> MergedRun:
         terminal_at={state: event.eventTime} if state.is_done() else {},
         run_facets=_stamp(event.run.facets, stamp),
         job_facets=_stamp(event.job.facets, stamp),
-        inputs=_datasets(event.inputs, stamp),
-        outputs=_datasets(event.outputs, stamp),
+        inputs=stamped_datasets(event.inputs, stamp),
+        outputs=stamped_datasets(event.outputs, stamp),
     )
 
 
-def _datasets(datasets: list[Dataset], stamp: tuple[datetime, int]) -> dict[str, DatasetState]:
+def stamped_datasets(datasets: Sequence[Dataset], stamp: tuple[datetime, int]) -> dict[str, DatasetState]:
+    """Datasets keyed by identity, their facets stamped with (eventTime, event rank)."""
     out: dict[str, DatasetState] = {}
     for ds in datasets:
         state = DatasetState(namespace=ds.namespace, name=ds.name, facets=_stamp(ds.facets, stamp))

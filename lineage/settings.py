@@ -46,6 +46,10 @@ class Settings(BaseModel):
 
     ingest_host: str = "127.0.0.1"
     ingest_port: int = Field(default=5050, ge=1, le=65535)
+    # Comma-separated Bearer keys the HTTP endpoint accepts; empty means no authentication.
+    ingest_api_keys: SecretStr = SecretStr("")
+    # Events larger than this are refused (HTTP 413) or dead-lettered (reason too-large).
+    max_event_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
 
     home: Path = Path(".lineage")
     stack_data_dir: Path = Path(".lineage/stack")  # default: <home>/stack
@@ -118,8 +122,14 @@ class Settings(BaseModel):
     def describe(self) -> dict[str, Any]:
         """The settings as printable data, secrets masked."""
         return self.model_dump(mode="json") | {
-            "neo4j_password": "***" if self.neo4j_password.get_secret_value() else ""
+            "neo4j_password": "***" if self.neo4j_password.get_secret_value() else "",
+            "ingest_api_keys": "***" if self.ingest_api_keys.get_secret_value() else "",
         }
+
+    @property
+    def api_keys(self) -> frozenset[str]:
+        raw = self.ingest_api_keys.get_secret_value()
+        return frozenset(k.strip() for k in raw.split(",") if k.strip())
 
     @property
     def neo4j_auth(self) -> tuple[str, str] | None:

@@ -1,12 +1,14 @@
 """The Faust app: two thin agents around the pure core (``lineage.processing``).
 
 ``route`` reads ``openlineage.events`` in batches, validates each event, dead-letters the bad
-ones with a reason, and re-keys the good ones by runId onto the internal runs topic. The
-re-keying is what makes the processor correct whatever key or partition an integration chose:
-every event of a run meets the run's state on one partition of one worker.
+ones with a reason, and re-keys the good ones onto the internal runs topic: run events by
+runId, DatasetEvents and JobEvents by the dataset or job. The re-keying is what makes the
+processor correct whatever key or partition an integration chose: every event of a run meets
+the run's state on one partition of one worker.
 
-``merge`` reads the runs topic, folds each event into the run's state (a changelogged table,
-co-partitioned with the runs topic) and sends the run's graph mutations to ``lineage.graph``.
+``merge`` reads the runs topic, folds each run event into the run's state (a changelogged
+table, co-partitioned with the runs topic), maps static events directly, and sends the graph
+mutations to ``lineage.graph``.
 Offsets are committed only after the producer flushed (Faust does this), so a crash means
 redelivery, which the idempotent merge and mutations absorb. An event that fails in a way the
 core did not foresee is dead-lettered with reason ``processing-error``; the worker carries on.
@@ -86,11 +88,11 @@ def create_app(settings: Settings) -> Processor:
             ROUTE_BATCH, within=ROUTE_WITHIN_SECONDS
         ):
             for event in batch:
-                routed = route(event.value or b"")
+                routed = route(event.value or b"", settings.max_event_bytes)
                 if isinstance(routed, Rejected):
                     await reject(event, routed.reason, routed.message)
                 else:
-                    await runs.send(key=routed.run_key, value=event.value)
+                    await runs.send(key=routed.key, value=event.value)
 
     @app.agent(runs, name="merge")
     async def merge_agent(stream: faust.StreamT) -> None:
@@ -107,7 +109,8 @@ def create_app(settings: Settings) -> Processor:
                 logger.exception("processing failed run=%s", key)
                 await reject(event, "processing-error", f"{type(exc).__name__}: {exc}")
                 continue
-            run_table[key] = stored
+            if stored is not None:
+                run_table[key] = stored
             for mutation in mutations:
                 await graph.send(key=mutation.message_key().encode(), value=encode_mutation(mutation))
 

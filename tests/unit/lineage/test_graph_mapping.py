@@ -151,10 +151,12 @@ def test_parent_naming_the_same_job_gives_no_part_of() -> None:
     assert edges(mutations, "PART_OF") == set()
 
 
-def test_parent_without_run_id_gives_part_of_only() -> None:
-    mutations = _with_parent({"run": {}, "job": {"namespace": "ns", "name": "dag"}})
-    assert edges(mutations, "CHILD_OF") == set()
-    assert edges(mutations, "PART_OF") == {(("Job", "ns", "child"), ("Job", "ns", "dag"))}
+def test_parent_without_run_id_is_refused_at_decode() -> None:
+    # The spec requires parent.run.runId (OpenLineage's own event_invalid_run_facet fixture).
+    with pytest.raises(InvalidEvent) as info:
+        _with_parent({"run": {}, "job": {"namespace": "ns", "name": "dag"}})
+    assert info.value.reason == "schema-invalid"
+    assert "parent.run.runId" in info.value.message
 
 
 def test_no_parent_no_parent_links() -> None:

@@ -80,7 +80,7 @@ async def _test_route_rekeys_valid_events_by_run_id_and_dead_letters_the_rest(pr
     assert json.loads(forwarded[1][1])["eventType"] == "COMPLETE"
 
     letters = [json.loads(value) for _, value in sent(processor.dlq)]
-    assert [letter["reason"] for letter in letters] == ["not-json", "schema-invalid"]
+    assert [letter["reason"] for letter in letters] == ["not-json", "bad-run-id"]
     assert base64.b64decode(letters[0]["raw"]) == b"{oops"
     assert "run.runId" in letters[1]["message"]
     assert [key for key, _ in sent(processor.dlq)] == [b"k1", b"k2"]
@@ -115,5 +115,5 @@ async def _test_merge_dead_letters_what_it_cannot_process_and_carries_on(process
         await agent.put(b"[]", key=run_id)  # only a foreign producer could put this on the runs topic
         await agent.put(raw("START", "2026-11-20T10:00:00Z"), key=run_id)
 
-    assert [json.loads(v)["reason"] for _, v in sent(processor.dlq)] == ["schema-invalid"]
+    assert [json.loads(v)["reason"] for _, v in sent(processor.dlq)] == ["not-an-object"]
     assert any(decode_mutation(v).op == "node" for _, v in sent(processor.graph))
