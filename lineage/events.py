@@ -5,6 +5,12 @@ facets stay plain JSON objects (checked by ``lineage.facets``), so an event can 
 unchanged. ``decode_event`` turns raw bytes into one of the three models or raises InvalidEvent
 with a reason code a person can act on (REASONS).
 
+Where the model differs from the JSON schemas (tests/unit/lineage/test_schema_oracle.py checks
+each case against the spec's own files): more lenient on naive timestamps (below), lower-case
+eventType values, and the facet details listed in ``lineage.facets``; stricter on empty job and
+dataset names (they would make nameless graph nodes) and on unfilled test-template placeholders
+(``${json-unit.any-string}``, ``{{ any(result) }}``), which no real integration sends.
+
 Timestamps: ``eventTime`` must carry an offset per the spec, but real clients (the Python
 client's serde examples, for one) send naive ISO timestamps. A naive timestamp is read as UTC,
 the only reading that does not depend on the machine that parses it. Every eventTime is then
