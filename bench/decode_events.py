@@ -36,8 +36,12 @@ def large_event(fields: int = 400) -> dict[str, Any]:
         "fields": {
             f"col_{i}": {
                 "inputFields": [
-                    {"namespace": "s3://lake", "name": f"raw/t{j}", "field": f"col_{i}",
-                     "transformations": [{"type": "DIRECT", "subtype": "IDENTITY", "masking": False}]}
+                    {
+                        "namespace": "s3://lake",
+                        "name": f"raw/t{j}",
+                        "field": f"col_{i}",
+                        "transformations": [{"type": "DIRECT", "subtype": "IDENTITY", "masking": False}],
+                    }
                     for j in range(3)
                 ]
             }
@@ -48,11 +52,21 @@ def large_event(fields: int = 400) -> dict[str, Any]:
         "eventType": "COMPLETE",
         "eventTime": "2026-11-20T10:04:30.500Z",
         "run": {"runId": str(uuid.uuid4()), "facets": {"spark_properties": {"properties": {"k": "v" * 2000}}}},
-        "job": {"namespace": "spark", "name": "nightly.etl", "facets": {
-            "sql": {"_producer": producer, "_schemaURL": "x", "query": "SELECT " + ", ".join(f"col_{i}" for i in range(fields)) * 20},
-        }},
+        "job": {
+            "namespace": "spark",
+            "name": "nightly.etl",
+            "facets": {
+                "sql": {
+                    "_producer": producer,
+                    "_schemaURL": "x",
+                    "query": "SELECT " + ", ".join(f"col_{i}" for i in range(fields)) * 20,
+                },
+            },
+        },
         "inputs": [{"namespace": "s3://lake", "name": f"raw/t{j}", "facets": {"schema": schema}} for j in range(3)],
-        "outputs": [{"namespace": "s3://lake", "name": "curated/t", "facets": {"schema": schema, "columnLineage": lineage}}],
+        "outputs": [
+            {"namespace": "s3://lake", "name": "curated/t", "facets": {"schema": schema, "columnLineage": lineage}}
+        ],
         "producer": producer,
         "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent",
     }
@@ -80,8 +94,10 @@ def main() -> None:
                 encode_mutation(m)
 
         processed = rate(process)
-        print(f"{label:8} {len(raw):>9,} bytes  decode {decoded:>9,.0f} events/s  "
-              f"{decoded * len(raw) / 1e6:7.1f} MB/s  route+apply+encode {processed:>8,.0f} events/s")
+        print(
+            f"{label:8} {len(raw):>9,} bytes  decode {decoded:>9,.0f} events/s  "
+            f"{decoded * len(raw) / 1e6:7.1f} MB/s  route+apply+encode {processed:>8,.0f} events/s"
+        )
 
 
 if __name__ == "__main__":

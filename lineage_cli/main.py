@@ -66,8 +66,12 @@ def _parser() -> argparse.ArgumentParser:
     status_p.add_argument("--json", action="store_true", help="print JSON for other tools")
     status_p.set_defaults(handler=_stack_status)
 
-    run_p = sub.add_parser("run", help="run a processor worker and a sink together (the local default)")
+    run_p = sub.add_parser(
+        "run", help="run the HTTP ingest, a processor worker and a sink together (the local default)"
+    )
     run_p.set_defaults(handler=_run_all)
+    ingest_p = sub.add_parser("ingest", help="serve the OpenLineage HTTP endpoint (POST /api/v1/lineage)")
+    ingest_p.set_defaults(handler=_ingest)
     process_p = sub.add_parser("process", help="run one stream-processor worker")
     process_p.set_defaults(handler=_process)
     sink_p = sub.add_parser("sink", help="run one Neo4j sink")
@@ -142,6 +146,15 @@ def component_settings() -> Settings:
     return settings.model_copy(update=found) if found else settings
 
 
+def _ingest(_args: argparse.Namespace) -> int:
+    from producers.http_ingest import run_ingest
+
+    settings = component_settings()
+    configure_logging(settings.log_level)
+    run_ingest(settings)
+    return 0
+
+
 def _process(_args: argparse.Namespace) -> int:
     from stream_processor.worker import run_worker
 
@@ -167,14 +180,15 @@ def _run_all(_args: argparse.Namespace) -> int:
     env.setdefault("LINEAGE_KAFKA_BOOTSTRAP", settings.kafka_bootstrap)
     env.setdefault("LINEAGE_NEO4J_URI", settings.neo4j_uri)
     print(
-        f"lineage run: Kafka {settings.kafka_bootstrap}, Neo4j {settings.neo4j_uri}; "
-        f"publish OpenLineage events to topic {settings.events_topic}. Ctrl-C stops.",
+        f"lineage run: Kafka {settings.kafka_bootstrap}, Neo4j {settings.neo4j_uri}; send OpenLineage "
+        f"events to http://{settings.ingest_host}:{settings.ingest_port}/api/v1/lineage or to topic "
+        f"{settings.events_topic}. Ctrl-C stops.",
         file=sys.stderr,
         flush=True,
     )
     children = [
         subprocess.Popen([sys.executable, "-m", "lineage_cli", name], env=env)
-        for name in ("process", "sink")
+        for name in ("ingest", "process", "sink")
     ]
 
     def stop_children(*_: object) -> None:

@@ -48,7 +48,7 @@ KINDS = {
 
 @cache
 def registry() -> Registry:
-    resources = [(SPEC / "OpenLineage.json")] + sorted((SPEC / "facets").glob("*.json"))
+    resources = [SPEC / "OpenLineage.json", *sorted((SPEC / "facets").glob("*.json"))]
     pairs = []
     for path in resources:
         schema = json.loads(path.read_text())
@@ -108,12 +108,13 @@ def _events(folder: str) -> list[Any]:
     return params
 
 
-REAL = _events("events/real") + [
+REAL = [
+    *_events("events/real"),
     pytest.param(
         "spec/tests/example_full_event.json",
         json.loads((SPEC / "tests" / "example_full_event.json").read_text()),
         id="spec/tests/example_full_event.json",
-    )
+    ),
 ]
 INVALID = _events("events/invalid")
 
@@ -159,7 +160,9 @@ FACET_EXAMPLES = _facet_examples()
 def test_facet_examples_agree(base: str, facets: dict[str, Any]) -> None:
     kind, known = KINDS[base]
     schema_ok = not [
-        e for name, facet in facets.items() for s in facet_schemas()[kind].get(name, [])
+        e
+        for name, facet in facets.items()
+        for s in facet_schemas()[kind].get(name, [])
         for e in _validator(s).iter_errors({name: facet})
     ]
     try:

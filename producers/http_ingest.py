@@ -1,0 +1,385 @@
+"""The HTTP endpoint OpenLineage's HTTP transport speaks, as Marquez serves it.
+
+``POST /api/v1/lineage`` takes one JSON event (``Content-Encoding: gzip`` allowed, as the Python
+client sends with ``compression="gzip"``) and answers only once Kafka has it:
+
+| status | when | body |
+| --- | --- | --- |
+| 201 | Kafka acknowledged the event (acks=all) | ``{}`` |
+| 400 | the event is invalid (reasons: lineage.events.REASONS) or the gzip is broken (bad-encoding) | error |
+| 401 | API keys are configured and the ``Authorization: Bearer <key>`` is missing or wrong | error |
+| 413 | Content-Length, the body or the decompressed body is over LINEAGE_MAX_EVENT_BYTES | error |
+| 415 | a content type other than JSON, or a content coding other than gzip | error |
+| 503 | Kafka did not acknowledge within the timeout or refused the event: retry later | error |
+
+An error body is ``{"reason": code, "message": text, "errors": [{"loc", "msg"}]}``. The event
+goes to Kafka byte for byte as it was sent (decompressed), keyed like the OpenLineage clients key
+it (lineage.message_key). The OpenLineage clients retry 5xx answers, so a 503 never loses an event.
+
+``GET /api/v1/health`` and ``GET /health`` answer 200 ``{"status": "ok"}`` when Kafka answers a
+metadata request for the events topic within 2 s and the producer has no fatal error; else 503.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import hmac
+import json
+import logging
+import threading
+import zlib
+from collections.abc import AsyncIterator, Sequence
+from typing import Any, Protocol
+
+import uvicorn
+from confluent_kafka import KafkaError, KafkaException, Message, Producer
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from lineage.events import InvalidEvent, decode_event
+from lineage.message_key import message_key
+from lineage.settings import Settings
+from producers.topics import ensure_topics
+
+logger = logging.getLogger(__name__)
+
+ACK_TIMEOUT = 30.0  # seconds a request waits for Kafka's acknowledgement before answering 503
+HEALTH_TIMEOUT = 2.0
+RETRY_AFTER = "5"  # seconds, on 503
+
+
+class Publisher(Protocol):
+    """The seam between the endpoint and Kafka (AsyncKafkaPublisher; a fake in unit tests)."""
+
+    async def publish(self, raw: bytes, key: str | None) -> None:
+        """Return once Kafka acknowledged the event; raise PublishFailed if it will not."""
+
+    async def check(self) -> None:
+        """Return if Kafka is reachable for the events topic; raise PublishFailed if not."""
+
+    async def aclose(self) -> None:
+        """Deliver what is queued and stop; called once the server has finished its requests."""
+
+
+class PublishFailed(RuntimeError):
+    """Kafka did not take the event. ``too_large``: it refused the size, so a retry will not help."""
+
+    def __init__(self, message: str, *, too_large: bool = False) -> None:
+        super().__init__(message)
+        self.too_large = too_large
+
+
+class AsyncKafkaPublisher:
+    """A confluent-kafka producer whose ``publish`` an asyncio task can await until Kafka acks.
+
+    ``produce`` only queues (it never blocks the event loop); a background thread polls the
+    producer, and each message's delivery callback settles that message's Future on its loop
+    (``call_soon_threadsafe``). Concurrent requests thus share the producer's batches (linger).
+    The configuration is EventPublisher's; ``message.timeout.ms`` is the acknowledgement timeout, so
+    a request answered 503 for a timeout is, normally, one librdkafka gave up on too.
+    """
+
+    def __init__(
+        self,
+        bootstrap: str,
+        topic: str,
+        *,
+        ack_timeout: float = ACK_TIMEOUT,
+        extra_config: dict[str, Any] | None = None,
+    ) -> None:
+        self.topic = topic
+        self._ack_timeout = ack_timeout
+        self._fatal: str | None = None
+        self._closed = threading.Event()
+        self._producer = Producer(
+            {
+                # As EventPublisher: idempotent, every replica, compressed, batched.
+                "bootstrap.servers": bootstrap,
+                "enable.idempotence": True,
+                "acks": "all",
+                "compression.type": "zstd",
+                "linger.ms": 20,
+                "batch.size": 1_000_000,
+                "message.max.bytes": 16_777_216,
+                "message.timeout.ms": max(1000, int(ack_timeout * 1000)),
+                "error_cb": self._on_error,
+                "logger": logger,
+                **(extra_config or {}),
+            }
+        )
+        self._poller = threading.Thread(target=self._poll, name=f"kafka-poll-{topic}", daemon=True)
+        self._poller.start()
+
+    async def publish(self, raw: bytes, key: str | None) -> None:
+        if self._closed.is_set():
+            raise PublishFailed("the ingest endpoint is shutting down")
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[None] = loop.create_future()
+        deadline = loop.time() + self._ack_timeout
+        while True:
+            try:
+                self._producer.produce(
+                    self.topic,
+                    value=raw,
+                    key=key.encode() if key else None,
+                    on_delivery=functools.partial(_on_delivery, loop, future),
+                )
+                break
+            except BufferError as exc:
+                # The local queue is full (Kafka is slow or away): wait for room, up to the timeout.
+                if loop.time() > deadline:
+                    raise PublishFailed("the producer's queue stayed full: Kafka is not keeping up") from exc
+                await asyncio.sleep(0.05)
+            except KafkaException as exc:
+                error = exc.args[0]
+                raise PublishFailed(str(error), too_large=_too_large(error)) from exc
+        await future
+
+    async def check(self) -> None:
+        await asyncio.to_thread(self._check)
+
+    def _check(self) -> None:
+        if self._fatal:
+            raise PublishFailed(f"the producer failed fatally ({self._fatal}); restart the ingest endpoint")
+        try:
+            metadata = self._producer.list_topics(self.topic, timeout=HEALTH_TIMEOUT)
+        except KafkaException as exc:
+            raise PublishFailed(f"Kafka did not answer: {exc.args[0]}") from exc
+        found = metadata.topics.get(self.topic)
+        if found is None or found.error is not None:
+            raise PublishFailed(f"topic {self.topic} is not available: {found.error if found else 'missing'}")
+
+    async def aclose(self) -> None:
+        await asyncio.to_thread(self.close)
+
+    def close(self, timeout: float = ACK_TIMEOUT) -> None:
+        """Deliver what is queued (up to ``timeout``) and stop polling. Idempotent."""
+        if self._closed.is_set():
+            return
+        self._closed.set()
+        self._poller.join()
+        remaining = self._producer.flush(timeout)
+        if remaining:
+            logger.error("events not delivered at shutdown topic=%s count=%d", self.topic, remaining)
+
+    def _poll(self) -> None:
+        while not self._closed.is_set():
+            self._producer.poll(0.1)
+
+    def _on_error(self, error: KafkaError) -> None:
+        if error.fatal():
+            self._fatal = str(error)
+            logger.error("Kafka producer failed fatally topic=%s error=%s", self.topic, error)
+        else:
+            logger.warning("Kafka producer error topic=%s error=%s", self.topic, error)
+
+
+def _on_delivery(loop: asyncio.AbstractEventLoop, future: asyncio.Future[None], err: KafkaError | None,
+                 _msg: Message) -> None:
+    """Runs on the poll thread: hand the outcome to the loop that awaits it."""
+    outcome = None if err is None else PublishFailed(str(err), too_large=_too_large(err))
+    with contextlib.suppress(RuntimeError):  # the loop is closed: nobody awaits this any more
+        loop.call_soon_threadsafe(_settle, future, outcome)
+
+
+def _settle(future: asyncio.Future[None], outcome: PublishFailed | None) -> None:
+    if future.done():  # the request timed out or went away
+        return
+    if outcome is None:
+        future.set_result(None)
+    else:
+        future.set_exception(outcome)
+
+
+def _too_large(error: Any) -> bool:
+    return isinstance(error, KafkaError) and error.code() == KafkaError.MSG_SIZE_TOO_LARGE
+
+
+class _Refused(Exception):
+    def __init__(
+        self, status: int, reason: str, message: str, errors: Sequence[dict[str, str]] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.status, self.reason, self.message = status, reason, message
+        self.errors = list(errors) if errors else [{"loc": "", "msg": message}]
+
+
+def create_app(settings: Settings, publisher: Publisher, *, ack_timeout: float = ACK_TIMEOUT) -> Starlette:
+    """The ASGI app; on shutdown it flushes ``publisher`` (after the server's last request)."""
+    keys = [key.encode() for key in sorted(settings.api_keys)]
+    limit = settings.max_event_bytes
+
+    async def lineage(request: Request) -> Response:
+        key: str | None = None
+        try:
+            if keys and not _authorized(request.headers.get("authorization"), keys):
+                raise _Refused(401, "unauthorized", "send a valid API key as `Authorization: Bearer <key>`")
+            _check_content_type(request.headers.get("content-type"))
+            body = await _read_body(request, limit)
+            raw = _decode_content(body, request.headers.get("content-encoding"), limit)
+            try:
+                decode_event(raw, limit)
+            except InvalidEvent as exc:
+                raise _Refused(413 if exc.reason == "too-large" else 400, exc.reason, exc.message, exc.errors) from exc
+            key = _key_of(raw)
+            await _publish(publisher, raw, key, ack_timeout)
+        except _Refused as refused:
+            log = logger.warning if refused.status >= 500 else logger.info
+            log("event refused status=%d reason=%s key=%s message=%s", refused.status, refused.reason, key,
+                refused.message)
+            return _error(refused)
+        logger.debug("event accepted key=%s bytes=%d", key, len(raw))
+        return JSONResponse({}, status_code=201)
+
+    async def health(_request: Request) -> Response:
+        try:
+            await asyncio.wait_for(publisher.check(), HEALTH_TIMEOUT)
+        except (PublishFailed, TimeoutError) as exc:
+            message = str(exc) or f"Kafka did not answer within {HEALTH_TIMEOUT:.0f}s"
+            return JSONResponse(
+                {"status": "unavailable", "reason": "kafka-unavailable", "message": message}, status_code=503
+            )
+        return JSONResponse({"status": "ok"})
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        yield
+        await publisher.aclose()
+
+    return Starlette(
+        routes=[
+            Route("/api/v1/lineage", lineage, methods=["POST"]),
+            Route("/api/v1/health", health, methods=["GET"]),
+            Route("/health", health, methods=["GET"]),
+        ],
+        lifespan=lifespan,
+    )
+
+
+def _key_of(raw: bytes) -> str | None:
+    try:
+        return message_key(json.loads(raw))
+    except (ValueError, RecursionError):  # decode_event accepted it, so this is not expected
+        return None
+
+
+def _authorized(header: str | None, keys: list[bytes]) -> bool:
+    scheme, _, token = (header or "").partition(" ")
+    if scheme.lower() != "bearer":
+        return False
+    # Headers arrive latin-1 decoded; compare the bytes sent, against every key, in constant time.
+    candidate = token.strip().encode("latin-1")
+    matched = False
+    for key in keys:
+        matched |= hmac.compare_digest(candidate, key)
+    return matched
+
+
+def _check_content_type(content_type: str | None) -> None:
+    if content_type is None:
+        return
+    media = content_type.partition(";")[0].strip().lower()
+    if media != "application/json" and not media.endswith("+json"):
+        raise _Refused(415, "unsupported-media-type", f"send JSON (Content-Type: application/json), not {media!r}")
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    """The request body, refused with 413 as soon as it is over ``limit``: never buffered beyond."""
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        if not declared.strip().isdigit():
+            raise _Refused(400, "bad-request", f"Content-Length {declared!r} is not a number")
+        if int(declared) > limit:
+            raise _Refused(413, "too-large", f"a body of {int(declared)} bytes is over the limit of {limit} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise _Refused(413, "too-large", f"the body is over the limit of {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _decode_content(body: bytes, encoding: str | None, limit: int) -> bytes:
+    codings = [c.strip().lower() for c in (encoding or "").split(",") if c.strip().lower() not in ("", "identity")]
+    if not codings:
+        return body
+    if codings not in (["gzip"], ["x-gzip"]):
+        raise _Refused(415, "unsupported-encoding", f"Content-Encoding {encoding!r}: only gzip is supported")
+    return _gunzip(body, limit)
+
+
+def _gunzip(body: bytes, limit: int) -> bytes:
+    """Decompress gzip (one or more members) producing at most ``limit`` bytes: a bomb stops there."""
+    out = bytearray()
+    data = body
+    while data:
+        inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+        try:
+            out += inflater.decompress(data, limit + 1 - len(out))  # max_length >= 1: 0 would mean unbounded
+        except zlib.error as exc:
+            raise _Refused(400, "bad-encoding", f"the body is not valid gzip ({exc})") from exc
+        if len(out) > limit or inflater.unconsumed_tail:
+            raise _Refused(413, "too-large", f"the decompressed event is over the limit of {limit} bytes")
+        if not inflater.eof:
+            raise _Refused(400, "bad-encoding", "the gzip body is truncated")
+        data = inflater.unused_data
+    return bytes(out)
+
+
+async def _publish(publisher: Publisher, raw: bytes, key: str | None, ack_timeout: float) -> None:
+    try:
+        await asyncio.wait_for(publisher.publish(raw, key), ack_timeout)
+    except TimeoutError as exc:
+        raise _Refused(503, "kafka-unavailable", f"Kafka did not acknowledge the event within {ack_timeout:.0f}s; "
+                       "retry later") from exc
+    except PublishFailed as exc:
+        if exc.too_large:
+            raise _Refused(413, "too-large", f"Kafka refused the event's size: {exc}") from exc
+        raise _Refused(503, "kafka-unavailable", f"Kafka did not take the event ({exc}); retry later") from exc
+
+
+def _error(refused: _Refused) -> JSONResponse:
+    headers = {}
+    if refused.status == 401:
+        headers["WWW-Authenticate"] = "Bearer"
+    elif refused.status == 503:
+        headers["Retry-After"] = RETRY_AFTER
+    body: dict[str, Any] = {"reason": refused.reason, "message": refused.message, "errors": refused.errors}
+    return JSONResponse(body, status_code=refused.status, headers=headers)
+
+
+def ingest_server(settings: Settings, publisher: Publisher, *, ack_timeout: float = ACK_TIMEOUT) -> uvicorn.Server:
+    """A uvicorn server for the app on settings.ingest_host:ingest_port, logging through ours."""
+    config = uvicorn.Config(
+        create_app(settings, publisher, ack_timeout=ack_timeout),
+        host=settings.ingest_host,
+        port=settings.ingest_port,
+        lifespan="on",
+        log_config=None,  # keep configure_logging()'s set-up
+        access_log=False,  # refusals are logged above; 201s would flood the log
+        # In-flight requests get their acknowledgement (or their 503) before the flush.
+        timeout_graceful_shutdown=int(ack_timeout) + 5,
+    )
+    return uvicorn.Server(config)
+
+
+def run_ingest(settings: Settings, *, ack_timeout: float = ACK_TIMEOUT) -> None:
+    """Serve the endpoint until SIGTERM/SIGINT, then finish requests and flush the producer."""
+    ensure_topics(settings.kafka_bootstrap, [settings.events_topic], settings.topic_partitions)
+    publisher = AsyncKafkaPublisher(settings.kafka_bootstrap, settings.events_topic, ack_timeout=ack_timeout)
+    server = ingest_server(settings, publisher, ack_timeout=ack_timeout)
+    logger.info(
+        "OpenLineage HTTP ingest url=http://%s:%d/api/v1/lineage topic=%s auth=%s",
+        settings.ingest_host, settings.ingest_port, settings.events_topic,
+        "bearer" if settings.api_keys else "none",
+    )
+    try:
+        server.run()
+    finally:
+        publisher.close()  # a no-op when the app's shutdown flushed already (not after a forced exit)

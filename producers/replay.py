@@ -1,0 +1,479 @@
+"""Replaying OpenLineage events from files and folders into Kafka: ``lineage publish PATH...``.
+
+``iter_events`` turns paths into items, one per event, each with the event's raw bytes and where
+it came from; ``replay`` validates them and publishes the valid ones; ``format_summary`` and
+``Summary.as_dict`` report the result.
+
+What is read:
+
+- A folder is walked recursively in sorted path order; its ``*.json``, ``*.jsonl`` and
+  ``*.ndjson`` files (any case) are read, every other file is skipped and counted. A file named
+  on the command line is always read, whatever its name, like a ``.json`` file.
+- ``.jsonl`` / ``.ndjson``: one event per line, read line by line (a multi-GB file is never held
+  in memory); blank lines are ignored. Origin ``path:LINE``.
+- ``.json``: if its first non-blank line is a whole ``{...}``, it is read like NDJSON (a file of
+  that one line is a single event, origin ``path``). Otherwise the file is one JSON document:
+  an object is one event (origin ``path``), an array is one event per element (origin
+  ``path#INDEX``, from 0). Documents are read whole, so use NDJSON for very large replays.
+- Raw bytes: single-object files and NDJSON lines are sent exactly as they are in the file, less
+  surrounding whitespace and a UTF-8 byte-order mark; array elements are re-serialised compactly
+  (``json.dumps`` with ``separators=(",", ":")``, UTF-8).
+- What is not JSON (or not UTF-8) becomes an item rejected with reason ``not-json`` naming its
+  origin; a file or folder that cannot be read becomes one rejected with reason ``unreadable``.
+  Neither stops the replay.
+
+Exit status for ``lineage publish`` (``Summary.exit_code``): 0 when every event found was sent
+(also when none was found), 1 when any was rejected or not acknowledged by Kafka, 130 when
+interrupted (after flushing what was queued and printing the partial summary).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, BinaryIO, Protocol, TextIO
+
+from lineage.events import InvalidEvent, decode_event
+from lineage.settings import Settings
+from producers.publisher import DeliveryFailed
+
+EVENT_SUFFIXES = frozenset({".json", ".jsonl", ".ndjson"})
+LINE_SUFFIXES = frozenset({".jsonl", ".ndjson"})
+DEFAULT_MAX_EVENT_BYTES: int = Settings.model_fields["max_event_bytes"].default
+EXAMPLES = 5  # example origins kept per rejection reason (and skipped files, delivery errors)
+BATCH_SIZE = 500  # events handed to the publisher at a time
+
+_SPACE = b" \t\r\n"
+_BOM = b"\xef\xbb\xbf"
+_STILL_QUEUED = re.compile(r"(\d+) event\(s\) still queued")
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    reason: str  # a stable code: InvalidEvent reasons, plus "unreadable" for files
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """One event as found: its raw bytes, where it came from, and what is wrong with it if known."""
+
+    raw: bytes
+    origin: str  # "path", "path:LINE" (NDJSON, from 1) or "path#INDEX" (array element, from 0)
+    problem: Problem | None = None
+
+
+@dataclass
+class FileStats:
+    read: int = 0
+    skipped: int = 0
+    skipped_examples: list[str] = field(default_factory=list)
+
+    def skip(self, path: Path) -> None:
+        self.skipped += 1
+        if len(self.skipped_examples) < EXAMPLES:
+            self.skipped_examples.append(str(path))
+
+
+class EventFiles(Iterator[Item]):
+    """The items in some files and folders, read lazily; ``stats`` counts files as they are met."""
+
+    def __init__(self, paths: Iterable[str | os.PathLike[str]]) -> None:
+        self.paths = [Path(p) for p in paths]
+        self.stats = FileStats()
+        self._items = self._walk()
+
+    def __next__(self) -> Item:
+        return next(self._items)
+
+    def _walk(self) -> Iterator[Item]:
+        for given in self.paths:
+            if given.is_dir():
+                errors: list[OSError] = []
+                for path in _files_under(given, errors):
+                    if path.suffix.lower() in EVENT_SUFFIXES:
+                        yield from self._file(path)
+                    else:
+                        self.stats.skip(path)
+                for error in errors:
+                    yield Item(b"", str(error.filename or given), Problem("unreadable", _os_message(error)))
+            elif given.exists():
+                yield from self._file(given)
+            else:
+                yield Item(b"", str(given), Problem("unreadable", "no such file or folder"))
+
+    def _file(self, path: Path) -> Iterator[Item]:
+        self.stats.read += 1
+        origin = str(path)
+        try:
+            with path.open("rb") as file:
+                if path.suffix.lower() in LINE_SUFFIXES:
+                    yield from _lines(enumerate(file, start=1), origin)
+                else:
+                    yield from _json_file(file, origin)
+        except OSError as exc:
+            yield Item(b"", origin, Problem("unreadable", _os_message(exc)))
+
+
+def iter_events(paths: Iterable[str | os.PathLike[str]]) -> EventFiles:
+    """Every event in ``paths`` (files and folders), in order, as Items; see the module docs."""
+    return EventFiles(paths)
+
+
+def _files_under(root: Path, errors: list[OSError]) -> list[Path]:
+    found = [
+        Path(folder, name) for folder, _dirs, names in os.walk(root, onerror=errors.append) for name in names
+    ]
+    return sorted(found, key=lambda p: p.relative_to(root).parts)
+
+
+def _json_file(file: BinaryIO, origin: str) -> Iterator[Item]:
+    lines = enumerate(file, start=1)
+    for lineno, line in lines:
+        if lineno == 1:
+            line = line.removeprefix(_BOM)
+        first = line.strip(_SPACE)
+        if first:
+            break
+    else:
+        return  # empty: no events
+    if first.startswith(b"{") and first.endswith(b"}"):
+        # One event per line; a file of one line is a single-object file.
+        for next_lineno, next_line in lines:
+            second = next_line.strip(_SPACE)
+            if second:
+                yield _line_item(first, f"{origin}:{lineno}")
+                yield _line_item(second, f"{origin}:{next_lineno}")
+                yield from _lines(lines, origin)
+                return
+        yield _line_item(first, origin)
+        return
+    document = (line + file.read()).strip(_SPACE)
+    try:
+        value = _loads(document)
+    except _NOT_JSON as exc:
+        yield Item(document, origin, Problem("not-json", _json_message(exc, first_line=lineno)))
+        return
+    if not isinstance(value, list):
+        yield Item(document, origin)
+        return
+    for index, element in enumerate(value):
+        yield _element_item(element, f"{origin}#{index}")
+
+
+def _lines(lines: Iterator[tuple[int, bytes]], origin: str) -> Iterator[Item]:
+    for lineno, line in lines:
+        raw = (line.removeprefix(_BOM) if lineno == 1 else line).strip(_SPACE)
+        if raw:
+            yield _line_item(raw, f"{origin}:{lineno}")
+
+
+def _line_item(raw: bytes, origin: str) -> Item:
+    try:
+        _loads(raw)
+    except _NOT_JSON as exc:
+        return Item(raw, origin, Problem("not-json", _json_message(exc)))
+    return Item(raw, origin)
+
+
+def _element_item(element: Any, origin: str) -> Item:
+    try:
+        return Item(_compact(element, ascii_only=False), origin)
+    except UnicodeEncodeError:  # a lone surrogate (from a \ud800 escape): keep it escaped
+        return Item(_compact(element, ascii_only=True), origin)
+    except ValueError:  # a number too large for a double, such as 1e400
+        raw = json.dumps(element, separators=(",", ":")).encode()
+        return Item(raw, origin, Problem("not-json", "a number is out of range"))
+
+
+def _compact(value: Any, ascii_only: bool) -> bytes:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=ascii_only, allow_nan=False).encode("utf-8")
+
+
+def _loads(raw: bytes) -> Any:
+    return json.loads(raw.decode("utf-8"), parse_constant=_not_a_json_constant)
+
+
+def _not_a_json_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+_NOT_JSON = (ValueError, RecursionError)  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+
+
+def _json_message(exc: Exception, first_line: int = 1) -> str:
+    if isinstance(exc, json.JSONDecodeError):
+        return f"{exc.msg} (line {exc.lineno + first_line - 1}, column {exc.colno})"
+    if isinstance(exc, UnicodeDecodeError):
+        return f"not UTF-8: {exc.reason} at byte {exc.start}"
+    if isinstance(exc, RecursionError):
+        return "nested too deeply"
+    return str(exc)
+
+
+def _os_message(exc: OSError) -> str:
+    return exc.strerror or str(exc)
+
+
+# --- publishing ------------------------------------------------------------------------------
+
+
+class Publisher(Protocol):
+    """What replay needs of producers.publisher.EventPublisher."""
+
+    def publish(self, events: Iterable[bytes]) -> int: ...
+
+    def flush(self, timeout: float = ...) -> int: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Example:
+    origin: str
+    message: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"origin": self.origin, "message": self.message}
+
+
+@dataclass
+class Rejections:
+    count: int = 0
+    examples: list[Example] = field(default_factory=list)
+
+
+@dataclass
+class Summary:
+    queued: int = 0  # handed to the publisher
+    failed: int = 0  # queued but not acknowledged by Kafka
+    failures: list[str] = field(default_factory=list)  # the first delivery errors
+    rejected_by_reason: dict[str, Rejections] = field(default_factory=dict)
+    files: FileStats = field(default_factory=FileStats)
+    seconds: float = 0.0
+    interrupted: bool = False
+
+    @property
+    def sent(self) -> int:
+        return self.queued - self.failed
+
+    @property
+    def rejected(self) -> int:
+        return sum(r.count for r in self.rejected_by_reason.values())
+
+    @property
+    def processed(self) -> int:
+        return self.queued + self.rejected
+
+    @property
+    def exit_code(self) -> int:
+        if self.interrupted:
+            return 130
+        return 1 if self.rejected or self.failed else 0
+
+    def reject(self, origin: str, problem: Problem) -> None:
+        group = self.rejected_by_reason.setdefault(problem.reason, Rejections())
+        group.count += 1
+        if len(group.examples) < EXAMPLES:
+            group.examples.append(Example(origin, problem.message))
+
+    def fail(self, errors: Sequence[tuple[str | None, str]]) -> None:
+        count = 0
+        for key, error in errors:
+            still_queued = _STILL_QUEUED.match(error) if key is None else None
+            count += int(still_queued.group(1)) if still_queued else 1
+            if len(self.failures) < EXAMPLES:
+                self.failures.append(f"key {key}: {error}" if key else error)
+        self.failed = min(self.queued, self.failed + count)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "sent": self.sent,
+            "rejected": self.rejected,
+            "failed": self.failed,
+            "rejected_by_reason": {
+                reason: {"count": group.count, "examples": [e.as_dict() for e in group.examples]}
+                for reason, group in sorted(self.rejected_by_reason.items())
+            },
+            "failures": list(self.failures),
+            "files_read": self.files.read,
+            "files_skipped": self.files.skipped,
+            "skipped_files": list(self.files.skipped_examples),
+            "seconds": round(self.seconds, 3),
+            "interrupted": self.interrupted,
+            "exit_code": self.exit_code,
+        }
+
+
+def replay(
+    items: Iterable[Item],
+    publisher: Publisher,
+    validate: bool = True,
+    progress: ProgressLine | None = None,
+    *,
+    max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
+    batch_size: int = BATCH_SIZE,
+    flush_timeout: float = 60.0,
+) -> Summary:
+    """Publish the items, validated first unless ``validate`` is False; see the module docs.
+
+    Rejected items are counted, not sent. With ``validate=False`` every item that has bytes is
+    sent, and the processor dead-letters what is invalid. Whatever happens, what was queued is
+    flushed before returning (or raising), and undelivered events are counted as failed.
+    """
+    summary = Summary()
+    if isinstance(items, EventFiles):
+        summary.files = items.stats
+    started = time.monotonic()
+    if progress is not None:
+        progress.start()
+    batch: list[bytes] = []
+    try:
+        for item in items:
+            problem = item.problem
+            if problem is None and validate:
+                try:
+                    decode_event(item.raw, max_event_bytes)
+                except InvalidEvent as exc:
+                    problem = Problem(exc.reason, exc.message)
+            if problem is not None and (validate or not item.raw):
+                summary.reject(item.origin, problem)
+            else:
+                batch.append(item.raw)
+                if len(batch) >= batch_size:
+                    summary.queued += publisher.publish(batch)
+                    batch = []
+            if progress is not None:
+                progress.update(summary)
+    except KeyboardInterrupt:
+        summary.interrupted = True
+    finally:
+        try:
+            if batch:
+                summary.queued += publisher.publish(batch)
+            publisher.flush(flush_timeout)
+        except DeliveryFailed as exc:
+            summary.fail(exc.errors)
+        summary.seconds = time.monotonic() - started
+        if progress is not None:
+            progress.finish(summary)
+    return summary
+
+
+# --- reporting -------------------------------------------------------------------------------
+
+
+class ProgressLine:
+    """A one-line progress report on a stream (stderr), without dependencies.
+
+    On a terminal the line is rewritten in place at most every ``interval`` seconds; elsewhere
+    (a file, a pipe, CI logs) only the final line is written.
+    """
+
+    def __init__(
+        self,
+        stream: TextIO | None = None,
+        *,
+        interval: float = 0.2,
+        live: bool | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.stream = stream if stream is not None else sys.stderr
+        self.live = _is_tty(self.stream) if live is None else live
+        self.interval = interval
+        self.clock = clock
+        self._started = self._last = clock()
+        self._width = 0
+
+    def start(self) -> None:
+        self._started = self._last = self.clock()
+
+    def update(self, summary: Summary) -> None:
+        if not self.live:
+            return
+        now = self.clock()
+        if now - self._last < self.interval:
+            return
+        self._last = now
+        self._write("\r" + self.line(summary, now - self._started, done=False))
+
+    def finish(self, summary: Summary) -> None:
+        text = self.line(summary, self.clock() - self._started, done=True)
+        self._write(("\r" if self.live else "") + text, end="\n")
+
+    def _write(self, text: str, end: str = "") -> None:
+        width = len(text.lstrip("\r"))
+        pad = " " * max(0, self._width - width) if self.live else ""
+        self._width = 0 if end else width
+        self.stream.write(text + pad + end)
+        self.stream.flush()
+
+    @staticmethod
+    def line(summary: Summary, seconds: float, done: bool) -> str:
+        rate = summary.processed / seconds if seconds > 0 else 0.0
+        parts = [
+            f"{summary.sent if done else summary.queued:,} {'sent' if done else 'queued'}",
+            f"{summary.rejected:,} rejected",
+        ]
+        if done:
+            parts.append(f"{summary.failed:,} failed")
+        parts += [f"{summary.files.read:,} {_plural(summary.files.read, 'file')}", f"{rate:,.0f} events/s"]
+        return ("publish: " if done else "publishing: ") + ", ".join(parts)
+
+
+def _is_tty(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def format_summary(summary: Summary) -> str:
+    """The summary for people: counts, then example origins of what was rejected or failed."""
+    files = summary.files
+    seconds = max(summary.seconds, 1e-9)
+    head = (
+        f"sent {summary.sent:,} {_plural(summary.sent, 'event')} from {files.read:,} "
+        f"{_plural(files.read, 'file')} in {summary.seconds:.1f} s ({summary.processed / seconds:,.0f} events/s)"
+    )
+    lines = [head]
+    if summary.interrupted:
+        lines.append("interrupted: the events after these were not read")
+    if files.skipped:
+        more = ", ..." if files.skipped > len(files.skipped_examples) else ""
+        lines.append(
+            f"skipped {files.skipped:,} other {_plural(files.skipped, 'file')} (not .json, .jsonl or .ndjson): "
+            + ", ".join(files.skipped_examples)
+            + more
+        )
+    if summary.rejected:
+        lines.append(f"rejected {summary.rejected:,} {_plural(summary.rejected, 'event')}, not sent:")
+        width = max(len(reason) for reason in summary.rejected_by_reason)
+        for reason, group in sorted(summary.rejected_by_reason.items(), key=lambda kv: (-kv[1].count, kv[0])):
+            label = f"{reason:<{width}}  {group.count:>6,}"
+            for i, example in enumerate(group.examples):
+                lines.append(f"  {label if i == 0 else ' ' * len(label)}  {example.origin}: {example.message}")
+            if group.count > len(group.examples):
+                lines.append(f"  {' ' * len(label)}  ... and {group.count - len(group.examples):,} more")
+    if summary.failed:
+        lines.append(f"failed {summary.failed:,} {_plural(summary.failed, 'event')}: Kafka did not acknowledge them:")
+        lines += [f"  {failure}" for failure in summary.failures]
+    if summary.rejected:
+        lines.append(
+            "fix what was rejected and publish it again (--no-validate sends invalid events anyway, "
+            "for the processor to dead-letter)"
+        )
+    if summary.processed == 0 and not summary.interrupted:
+        lines.append("no events found")
+    return "\n".join(lines)
+
+
+def _plural(count: int, word: str) -> str:
+    return word if count == 1 else word + "s"

@@ -1,0 +1,335 @@
+"""Replaying events from files: what is read, what is sent, what is rejected, what is reported."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import producers.replay as replay_module
+from lineage.events import InvalidEvent
+from producers.publisher import DeliveryFailed
+from producers.replay import (
+    EXAMPLES,
+    Item,
+    Problem,
+    ProgressLine,
+    Summary,
+    format_summary,
+    iter_events,
+    replay,
+)
+from tests.unit.factories import run_event_dict
+
+VALID = json.dumps(run_event_dict("START")).encode()
+VALID_2 = json.dumps(run_event_dict("COMPLETE", "2024-01-01T11:00:00+00:00")).encode()
+
+
+def write(path: Path, data: bytes | str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data.encode() if isinstance(data, str) else data)
+    return path
+
+
+def items_of(*paths: Path) -> list[Item]:
+    return list(iter_events(paths))
+
+
+# --- iter_events -----------------------------------------------------------------------------
+
+
+def test_a_pretty_printed_object_file_is_one_event_kept_byte_exact(tmp_path: Path) -> None:
+    text = '\ufeff\n{\n  "eventType": "START",\n  "name": "ünï"  ,\n  "n": 1.50\n}\n\n'
+    path = write(tmp_path / "one.json", text)
+    assert items_of(path) == [Item(text.removeprefix("\ufeff").strip().encode(), str(path))]
+
+
+def test_a_one_line_object_file_is_one_event_with_the_file_as_origin(tmp_path: Path) -> None:
+    path = write(tmp_path / "one.json", b'{"a": 1,  "b": "\xc3\xbc"}\r\n')
+    assert items_of(path) == [Item(b'{"a": 1,  "b": "\xc3\xbc"}', str(path))]
+
+
+def test_array_elements_are_re_serialised_compactly_with_their_index(tmp_path: Path) -> None:
+    path = write(tmp_path / "many.json", '[\n {"a": 1, "b": "ü"},\n {"c": [1, 2.5, null]}, 3\n]\n')
+    assert items_of(path) == [
+        Item('{"a":1,"b":"ü"}'.encode(), f"{path}#0"),
+        Item(b'{"c":[1,2.5,null]}', f"{path}#1"),
+        Item(b"3", f"{path}#2"),  # not an object: for the validator to reject
+    ]
+
+
+def test_an_empty_array_or_file_has_no_events(tmp_path: Path) -> None:
+    events = iter_events([write(tmp_path / "a.json", "[]"), write(tmp_path / "b.json", "\n \n"),
+                          write(tmp_path / "c.ndjson", "")])
+    assert list(events) == []
+    assert events.stats.read == 3
+
+
+def test_ndjson_lines_are_kept_byte_exact_and_blank_lines_ignored(tmp_path: Path) -> None:
+    lines = [b'{"a": 1,   "x": "\xc3\xbc"}', b"", b"  ", b'{"b":2}', b'{ "c" : 3 }']
+    path = write(tmp_path / "events.ndjson", b"\xef\xbb\xbf" + b"\r\n".join(lines) + b"\n")
+    assert items_of(path) == [
+        Item(lines[0], f"{path}:1"),
+        Item(lines[3], f"{path}:4"),
+        Item(lines[4], f"{path}:5"),
+    ]
+
+
+def test_a_jsonl_file_of_one_line_keeps_its_line_number(tmp_path: Path) -> None:
+    path = write(tmp_path / "events.jsonl", '{"a":1}\n')
+    assert items_of(path) == [Item(b'{"a":1}', f"{path}:1")]
+
+
+def test_a_json_file_holding_ndjson_is_read_line_by_line(tmp_path: Path) -> None:
+    path = write(tmp_path / "events.json", '\n{"a":1}\n\n{"b":2}\n{"c":3}\n')
+    assert items_of(path) == [
+        Item(b'{"a":1}', f"{path}:2"),
+        Item(b'{"b":2}', f"{path}:4"),
+        Item(b'{"c":3}', f"{path}:5"),
+    ]
+
+
+def test_ndjson_is_streamed_not_read_whole(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    paths = [write(tmp_path / "a.ndjson", '{"a":1}\n' * 1000), write(tmp_path / "b.json", '{"b":1}\n' * 1000)]
+    real_open = Path.open
+
+    class NoRead(io.BufferedReader):
+        def read(self, size: int | None = -1) -> bytes:
+            raise AssertionError("the whole file was read at once")
+
+    def open_without_read(self: Path, mode: str = "r", *args: Any, **kwargs: Any) -> Any:
+        return NoRead(real_open(self, "rb", buffering=0))
+
+    monkeypatch.setattr(Path, "open", open_without_read)
+    assert len(items_of(*paths)) == 2000
+
+
+def test_a_bad_line_is_rejected_as_not_json_and_the_rest_is_read(tmp_path: Path) -> None:
+    path = write(tmp_path / "events.ndjson", b'{"a":1}\n{"b": \n\xff\xfe{}\n{"c": NaN}\n[1]\n{"d":4}\n')
+    got = items_of(path)
+    assert [(i.origin, i.problem.reason if i.problem else None) for i in got] == [
+        (f"{path}:1", None),
+        (f"{path}:2", "not-json"),
+        (f"{path}:3", "not-json"),
+        (f"{path}:4", "not-json"),
+        (f"{path}:5", None),  # JSON, if not an object: the validator rejects it
+        (f"{path}:6", None),
+    ]
+    assert got[1].raw == b'{"b":'  # the bytes are kept, to be sent with --no-validate
+    assert got[1].problem is not None and "column" in got[1].problem.message
+    assert got[2].problem is not None and "UTF-8" in got[2].problem.message
+
+
+def test_a_bad_file_is_one_not_json_item_and_does_not_stop_the_others(tmp_path: Path) -> None:
+    bad = write(tmp_path / "a-bad.json", '\n{\n  "a": 1,\n  "b": \n}\n')
+    write(tmp_path / "b-bad-array.json", "[{}, ")
+    good = write(tmp_path / "c-good.json", '{"c": 3}')
+    got = items_of(tmp_path)
+    assert [(i.origin, i.problem.reason if i.problem else None) for i in got] == [
+        (str(bad), "not-json"),
+        (str(tmp_path / "b-bad-array.json"), "not-json"),
+        (str(good), None),
+    ]
+    assert got[0].problem is not None and "line 5" in got[0].problem.message  # line in the file
+
+
+def test_folders_are_walked_recursively_in_sorted_order_skipping_other_files(tmp_path: Path) -> None:
+    write(tmp_path / "b" / "2.ndjson", '{"n":2}\n{"n":3}\n')
+    write(tmp_path / "b" / "1.JSON", '{"n":1}')
+    write(tmp_path / "a.jsonl", '{"n":0}\n')
+    write(tmp_path / "c" / "d" / "4.json", '[{"n":4}]')
+    write(tmp_path / "README.md", "# events")
+    write(tmp_path / "b" / "notes.txt", "x")
+    named = write(tmp_path.parent / f"{tmp_path.name}-extra.log", '{"n":5}')  # named: read whatever its name
+    events = iter_events([tmp_path, named])
+    got = list(events)
+    assert [json.loads(i.raw)["n"] for i in got] == [0, 1, 2, 3, 4, 5]
+    assert [i.origin for i in got][:2] == [f"{tmp_path / 'a.jsonl'}:1", str(tmp_path / "b" / "1.JSON")]
+    assert (events.stats.read, events.stats.skipped) == (5, 2)
+    assert sorted(events.stats.skipped_examples) == sorted([str(tmp_path / "README.md"),
+                                                            str(tmp_path / "b" / "notes.txt")])
+
+
+def test_a_missing_path_is_an_unreadable_item(tmp_path: Path) -> None:
+    assert items_of(tmp_path / "nope.json") == [
+        Item(b"", str(tmp_path / "nope.json"), Problem("unreadable", "no such file or folder"))
+    ]
+
+
+# --- replay ----------------------------------------------------------------------------------
+
+
+class FakePublisher:
+    def __init__(self, errors: list[tuple[str | None, str]] | None = None) -> None:
+        self.batches: list[list[bytes]] = []
+        self.flushes = 0
+        self.errors = errors
+
+    @property
+    def sent(self) -> list[bytes]:
+        return [raw for batch in self.batches for raw in batch]
+
+    def publish(self, events: Iterable[bytes]) -> int:
+        batch = list(events)
+        self.batches.append(batch)
+        return len(batch)
+
+    def flush(self, timeout: float = 60.0) -> int:
+        self.flushes += 1
+        if self.errors:
+            raise DeliveryFailed(self.errors)
+        return len(self.sent)
+
+
+def test_valid_events_are_sent_in_batches_and_invalid_ones_rejected_with_origin(tmp_path: Path) -> None:
+    write(tmp_path / "good.ndjson", b"\n".join([VALID, VALID_2, VALID, VALID_2, VALID]))
+    write(tmp_path / "mixed.json", b"[" + VALID + b', {"eventType": "START"}]')
+    write(tmp_path / "notes.txt", "x")
+    write(tmp_path / "z.ndjson", "{oops\n")
+    publisher = FakePublisher()
+    summary = replay(iter_events([tmp_path]), publisher, batch_size=2)
+
+    assert publisher.sent == [VALID, VALID_2, VALID, VALID_2, VALID, json.dumps(json.loads(VALID),
+                                                                                 separators=(",", ":")).encode()]
+    assert [len(b) for b in publisher.batches] == [2, 2, 2]
+    assert publisher.flushes == 1
+    assert (summary.sent, summary.rejected, summary.failed) == (6, 2, 0)
+    assert (summary.files.read, summary.files.skipped) == (3, 1)
+    assert summary.rejected_by_reason["not-json"].examples[0].origin == f"{tmp_path / 'z.ndjson'}:1"
+    # The reason for the schema problem is the validator's to choose; the origin is ours.
+    [schema_reason] = set(summary.rejected_by_reason) - {"not-json"}
+    assert summary.rejected_by_reason[schema_reason].examples[0].origin == f"{tmp_path / 'mixed.json'}#1"
+    assert summary.exit_code == 1
+
+
+def test_events_over_the_size_limit_are_rejected_as_too_large() -> None:
+    big = json.dumps(run_event_dict("START", run_facets={"pad": {"x": "y" * 3000}})).encode()
+    publisher = FakePublisher()
+    summary = replay([Item(big, "big.json"), Item(VALID, "small.json")], publisher, max_event_bytes=2048)
+    assert publisher.sent == [VALID]
+    assert summary.rejected_by_reason["too-large"].count == 1
+
+
+def test_all_sent_exits_zero_and_nothing_found_too() -> None:
+    assert replay([Item(VALID, "a.json")], FakePublisher()).exit_code == 0
+    summary = replay([], FakePublisher())
+    assert (summary.sent, summary.exit_code) == (0, 0)
+    assert "no events found" in format_summary(summary)
+
+
+def test_without_validation_everything_with_bytes_is_sent() -> None:
+    items = [
+        Item(VALID, "a.json"),
+        Item(b'{"eventType": "START"}', "b.json"),
+        Item(b"{oops", "c.ndjson:1", Problem("not-json", "Expecting value")),
+        Item(b"", "gone.json", Problem("unreadable", "Permission denied")),
+    ]
+    publisher = FakePublisher()
+    summary = replay(items, publisher, validate=False)
+    assert publisher.sent == [VALID, b'{"eventType": "START"}', b"{oops"]
+    assert summary.sent == 3
+    assert summary.rejected_by_reason["unreadable"].count == 1  # nothing to send
+    assert set(summary.rejected_by_reason) == {"unreadable"}
+
+
+def test_rejections_keep_a_few_examples_per_reason(monkeypatch: pytest.MonkeyPatch) -> None:
+    def fake_decode(raw: bytes | str, max_bytes: int | None = None) -> object:
+        if raw.startswith(b"bad" if isinstance(raw, bytes) else "bad"):
+            raise InvalidEvent("schema-invalid", f"problem in {raw!r}")
+        return object()
+
+    monkeypatch.setattr(replay_module, "decode_event", fake_decode)
+    items = [Item(b"bad%d" % i, f"f.ndjson:{i}") for i in range(EXAMPLES + 3)] + [Item(b"ok", "g.json")]
+    summary = replay(items, FakePublisher())
+    group = summary.rejected_by_reason["schema-invalid"]
+    assert group.count == EXAMPLES + 3
+    assert [e.origin for e in group.examples] == [f"f.ndjson:{i}" for i in range(EXAMPLES)]
+    assert group.examples[0].message == "problem in b'bad0'"
+    assert summary.sent == 1
+    assert "... and 3 more" in format_summary(summary)
+
+
+def test_delivery_failures_are_counted_not_lost() -> None:
+    publisher = FakePublisher(errors=[("run:ns/job", "Broker: Message size too large"),
+                                      (None, "2 event(s) still queued after 60s")])
+    summary = replay([Item(VALID, f"a.ndjson:{i}") for i in range(1, 6)], publisher)
+    assert (summary.sent, summary.failed, summary.exit_code) == (2, 3, 1)
+    assert summary.failures[0] == "key run:ns/job: Broker: Message size too large"
+    assert "failed 3 events" in format_summary(summary)
+
+
+def test_what_was_queued_is_flushed_when_the_replay_breaks_off() -> None:
+    def items() -> Iterable[Item]:
+        yield Item(VALID, "a.ndjson:1")
+        raise KeyboardInterrupt
+
+    publisher = FakePublisher()
+    summary = replay(items(), publisher)
+    assert (publisher.sent, publisher.flushes) == ([VALID], 1)
+    assert (summary.interrupted, summary.exit_code) == (True, 130)
+
+    def broken() -> Iterable[Item]:
+        yield Item(VALID, "a.ndjson:1")
+        raise RuntimeError("disk on fire")
+
+    publisher = FakePublisher()
+    with pytest.raises(RuntimeError):
+        replay(broken(), publisher)
+    assert (publisher.sent, publisher.flushes) == ([VALID], 1)
+
+
+# --- progress and summary --------------------------------------------------------------------
+
+
+def test_progress_off_a_terminal_writes_the_final_line_only() -> None:
+    stream = io.StringIO()
+    replay([Item(VALID, "a.json")] * 50, FakePublisher(), progress=ProgressLine(stream))
+    assert stream.getvalue().count("\n") == 1
+    assert stream.getvalue().startswith("publish: 50 sent, 0 rejected, 0 failed")
+
+
+def test_progress_on_a_terminal_is_rewritten_in_place_at_most_five_times_a_second() -> None:
+    now = [0.0]
+    stream = io.StringIO()
+    progress = ProgressLine(stream, live=True, clock=lambda: now[0])
+    progress.start()
+    summary = Summary()
+    for _ in range(100):  # 100 items in 1 s
+        now[0] += 0.01
+        summary.queued += 1
+        progress.update(summary)
+    progress.finish(summary)
+    out = stream.getvalue()
+    assert out.count("\r") == 5 + 1  # ticks at 0.2 s intervals, then the final line
+    assert out.endswith("\n") and out.count("\n") == 1
+    assert "100 events/s" in out.split("\r")[-1]
+
+
+def test_summary_for_people_and_for_json() -> None:
+    summary = Summary(queued=7, seconds=2.0)
+    summary.files.read, summary.files.skipped, summary.files.skipped_examples = 3, 1, ["notes.txt"]
+    summary.reject("a.ndjson:4", Problem("not-json", "Expecting value (line 1, column 1)"))
+    summary.reject("b.json#2", Problem("schema-invalid", "run.runId: Field required"))
+    summary.reject("b.json#5", Problem("schema-invalid", "run.runId: Field required"))
+
+    text = format_summary(summary)
+    assert text.splitlines()[0] == "sent 7 events from 3 files in 2.0 s (5 events/s)"
+    assert "skipped 1 other file (not .json, .jsonl or .ndjson): notes.txt" in text
+    assert "rejected 3 events, not sent:" in text
+    assert "  schema-invalid       2  b.json#2: run.runId: Field required" in text
+    assert "b.json#5: run.runId: Field required" in text
+    assert "a.ndjson:4: Expecting value (line 1, column 1)" in text
+
+    data = json.loads(json.dumps(summary.as_dict()))
+    assert data["sent"] == 7 and data["rejected"] == 3 and data["failed"] == 0
+    assert data["rejected_by_reason"]["schema-invalid"] == {
+        "count": 2,
+        "examples": [{"origin": "b.json#2", "message": "run.runId: Field required"},
+                     {"origin": "b.json#5", "message": "run.runId: Field required"}],
+    }
+    assert (data["files_read"], data["files_skipped"], data["skipped_files"]) == (3, 1, ["notes.txt"])
+    assert data["exit_code"] == 1
