@@ -76,6 +76,21 @@ def _parser() -> argparse.ArgumentParser:
     process_p.set_defaults(handler=_process)
     sink_p = sub.add_parser("sink", help="run one Neo4j sink")
     sink_p.set_defaults(handler=_sink)
+    publish_p = sub.add_parser("publish", help="replay OpenLineage events from files or folders into Kafka")
+    publish_p.add_argument(
+        "paths", nargs="+", type=Path, metavar="PATH",
+        help="JSON/array/NDJSON files, or folders (*.json, *.jsonl, *.ndjson, recursively)",
+    )
+    publish_p.add_argument(
+        "--no-validate", dest="validate", action="store_false",
+        help="send invalid events too (the processor dead-letters them)",
+    )
+    publish_p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    publish_p.set_defaults(handler=_publish)
+    dlq_p = sub.add_parser("dlq", help="show the dead letters: events the processor could not process")
+    dlq_p.add_argument("--limit", type=int, default=50, help="show at most N, the oldest (default 50)")
+    dlq_p.add_argument("--json", action="store_true", help="print JSON (raw bytes in base64)")
+    dlq_p.set_defaults(handler=_dlq)
     return parser
 
 
@@ -152,6 +167,35 @@ def _ingest(_args: argparse.Namespace) -> int:
     settings = component_settings()
     configure_logging(settings.log_level)
     run_ingest(settings)
+    return 0
+
+
+def _publish(args: argparse.Namespace) -> int:
+    from producers.publisher import EventPublisher
+    from producers.replay import ProgressLine, format_summary, iter_events, replay
+    from producers.topics import ensure_topics
+
+    missing = [str(p) for p in args.paths if not p.exists()]
+    if missing:
+        print(f"lineage: error: no such file or folder: {', '.join(missing)}", file=sys.stderr)
+        return 2
+    settings = component_settings()
+    ensure_topics(settings.kafka_bootstrap, [settings.events_topic], settings.topic_partitions)
+    publisher = EventPublisher(settings.kafka_bootstrap, settings.events_topic)
+    summary = replay(
+        iter_events(args.paths), publisher, args.validate, ProgressLine(sys.stderr),
+        max_event_bytes=settings.max_event_bytes,
+    )
+    print(json.dumps(summary.as_dict(), indent=2) if args.json else format_summary(summary))
+    return summary.exit_code
+
+
+def _dlq(args: argparse.Namespace) -> int:
+    from producers.dead_letters import format_dead_letters, read_dead_letters
+
+    settings = component_settings()
+    letters = read_dead_letters(settings.kafka_bootstrap, settings.dlq_topic, args.limit, timeout=30.0)
+    print(json.dumps([d.as_dict() for d in letters], indent=2) if args.json else format_dead_letters(letters))
     return 0
 
 

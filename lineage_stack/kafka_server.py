@@ -85,11 +85,20 @@ def write_config(home: Path, port: int, controller_port: int) -> Path:
     return props
 
 
+def new_cluster_id() -> str:
+    """A random cluster id as Kafka makes them: URL-safe base64 of a UUID, never starting with
+    "-" (the storage tool would read that as an option)."""
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not cluster_id.startswith("-"):
+            return cluster_id
+
+
 def format_storage(java: str, lib: Path, home: Path) -> None:
     """Format the KRaft storage once; the cluster id is kept beside the data."""
     id_file = home / "cluster.id"
     if not id_file.exists():
-        id_file.write_text(base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="))
+        id_file.write_text(new_cluster_id())
     cmd = [
         java,
         "-cp",

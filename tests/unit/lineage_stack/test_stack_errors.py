@@ -152,3 +152,10 @@ def test_a_server_that_never_answers_times_out_with_its_log(tmp_path: Path) -> N
     log.write_text("still formatting\n")
     with pytest.raises(StackError, match=r"Kafka did not accept clients on 127\.0\.0\.1:9 within 1s"):
         wait_ready("Kafka", "127.0.0.1:9", lambda: False, lambda: True, log, timeout=1)
+
+
+def test_cluster_ids_never_look_like_options() -> None:
+    ids = {kafka_server.new_cluster_id() for _ in range(2000)}  # ~1 in 64 would start with "-"
+    assert len(ids) == 2000
+    assert not any(i.startswith("-") for i in ids)
+    assert all(len(i) == 22 for i in ids)
