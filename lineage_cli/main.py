@@ -171,8 +171,9 @@ def _ingest(_args: argparse.Namespace) -> int:
 
 
 def _publish(args: argparse.Namespace) -> int:
+    from producers.event_files import iter_events
     from producers.publisher import EventPublisher
-    from producers.replay import ProgressLine, format_summary, iter_events, replay
+    from producers.replay import ProgressLine, format_summary, replay
     from producers.topics import ensure_topics
 
     missing = [str(p) for p in args.paths if not p.exists()]

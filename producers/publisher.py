@@ -19,12 +19,31 @@ from lineage.message_key import message_key
 logger = logging.getLogger(__name__)
 
 
-class DeliveryFailed(RuntimeError):
-    """Kafka did not acknowledge some events; ``errors`` lists (key, error) pairs."""
+# The producer settings EventPublisher and producers.async_publisher share (plus bootstrap.servers):
+# idempotent, acknowledged by every in-sync replica, compressed, batched.
+PRODUCER_CONFIG: dict[str, Any] = {
+    "enable.idempotence": True,
+    "acks": "all",
+    "compression.type": "zstd",
+    "linger.ms": 20,
+    "batch.size": 1_000_000,
+    "message.max.bytes": 16_777_216,
+}
 
-    def __init__(self, errors: list[tuple[str | None, str]]) -> None:
+
+class DeliveryFailed(RuntimeError):
+    """Kafka did not acknowledge some events.
+
+    ``errors`` lists (key, error) pairs: one per event refused or not acknowledged, and, when the
+    flush timed out, one ``(None, "N event(s) still queued after ...")`` for those N events.
+    ``failed`` is how many events were not delivered: the events with an error of their own plus
+    the still-queued ones (``len(errors)`` when nothing was still queued).
+    """
+
+    def __init__(self, errors: list[tuple[str | None, str]], *, failed: int) -> None:
         super().__init__(f"{len(errors)} event(s) not delivered; first: {errors[0][1]}")
         self.errors = errors
+        self.failed = failed
 
 
 def _key_of_raw(raw: bytes) -> str | None:
@@ -40,18 +59,7 @@ class EventPublisher:
         self.topic = topic
         self._errors: list[tuple[str | None, str]] = []
         self._delivered = 0
-        self._producer = Producer(
-            {
-                "bootstrap.servers": bootstrap,
-                "enable.idempotence": True,
-                "acks": "all",
-                "compression.type": "zstd",
-                "linger.ms": 20,
-                "batch.size": 1_000_000,
-                "message.max.bytes": 16_777_216,
-                **(extra_config or {}),
-            }
-        )
+        self._producer = Producer({"bootstrap.servers": bootstrap, **PRODUCER_CONFIG, **(extra_config or {})})
 
     def publish(self, events: Iterable[dict[str, Any] | bytes]) -> int:
         """Queue events (dicts, or raw JSON bytes sent as they are); returns how many."""
@@ -96,11 +104,12 @@ class EventPublisher:
     def flush(self, timeout: float = 60.0) -> int:
         """Wait until every queued event is acknowledged; raises DeliveryFailed if any was not."""
         remaining = self._producer.flush(timeout)
+        failed = len(self._errors) + remaining
         if remaining:
             self._errors.append((None, f"{remaining} event(s) still queued after {timeout:.0f}s"))
         if self._errors:
             errors, self._errors = self._errors, []
-            raise DeliveryFailed(errors)
+            raise DeliveryFailed(errors, failed=failed)
         return self._delivered
 
     def close(self) -> None:

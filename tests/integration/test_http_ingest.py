@@ -33,7 +33,8 @@ from pydantic import SecretStr
 
 from lineage.settings import Settings
 from lineage_stack.processes import free_port
-from producers.http_ingest import AsyncKafkaPublisher, ingest_server
+from producers.async_publisher import AsyncKafkaPublisher
+from producers.http_ingest import ingest_server
 from producers.topics import ensure_topics
 from tests.integration.components import settings_env
 from tests.integration.test_publisher import read_all

@@ -13,8 +13,9 @@ from confluent_kafka.admin import AdminClient
 from lineage.dead_letter import dead_letter
 from lineage.settings import Settings
 from producers.dead_letters import read_dead_letters
+from producers.event_files import iter_events
 from producers.publisher import EventPublisher
-from producers.replay import iter_events, replay
+from producers.replay import replay
 from producers.topics import ensure_topics
 from tests.unit.factories import run_event_dict
 

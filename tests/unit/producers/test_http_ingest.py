@@ -13,7 +13,8 @@ from starlette.testclient import TestClient
 from lineage.events import InvalidEvent
 from lineage.settings import Settings
 from producers import http_ingest
-from producers.http_ingest import PublishFailed, create_app
+from producers.async_publisher import PublishFailed
+from producers.http_ingest import create_app
 from tests.unit.factories import REAL_EVENTS
 
 CLIENT_PYTHON = REAL_EVENTS / "other" / "client-python"
