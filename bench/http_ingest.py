@@ -2,16 +2,22 @@
 clients posting realistic events; every 201 means Kafka acknowledged the event (acks=all).
 
 Needs Kafka (the local stack, `lineage stack up`, or LINEAGE_KAFKA_BOOTSTRAP). Writes to a fresh
-uuid-named topic. Run: .venv/bin/python bench/http_ingest.py [EVENTS] [CONCURRENCY]
+uuid-named topic. The load comes from `wrk` when it is installed (Debian: apt-get install wrk),
+else from an httpx client in this process, which saturates a core by itself at a few hundred
+requests/s and so measures the client more than the server.
+Run: .venv/bin/python bench/http_ingest.py [EVENTS] [CONCURRENCY]
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -74,6 +80,9 @@ def main() -> None:
         if not wait_until(lambda: _healthy(base), 60):
             sys.exit("lineage ingest did not become healthy; is Kafka up (`lineage stack up`)?")
         asyncio.run(load(f"{base}/api/v1/lineage", 200, concurrency))  # warm-up
+        if shutil.which("wrk"):
+            print(wrk(f"{base}/api/v1/lineage", concurrency))
+            return
         seconds, latencies, failures = asyncio.run(load(f"{base}/api/v1/lineage", events, concurrency))
     finally:
         server.terminate()
@@ -84,6 +93,20 @@ def main() -> None:
         f"  {events / seconds:,.0f} events/s acknowledged; latency p50 {cuts[49] * 1000:.1f} ms, "
         f"p99 {cuts[98] * 1000:.1f} ms; non-201 answers: {failures}"
     )
+
+
+def wrk(url: str, concurrency: int, seconds: int = 20) -> str:
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        body = json.dumps(EVENT.decode())
+        script.write(f'wrk.method = "POST"\nwrk.body = {body}\nwrk.headers["Content-Type"] = "application/json"\n')
+    result = subprocess.run(
+        ["wrk", "-t2", f"-c{concurrency}", f"-d{seconds}s", "--latency", "-s", script.name, url],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    os.unlink(script.name)
+    return f"wrk, {concurrency} connections, {seconds} s, events of {len(EVENT)} bytes:\n{result.stdout}"
 
 
 def _healthy(base: str) -> bool:
