@@ -227,19 +227,25 @@ def _invalid(exc: ValidationError, model: type[AnyEvent]) -> InvalidEvent:
         {"loc": ".".join(str(p) for p in err["loc"]) or "(event)", "msg": err["msg"].removeprefix("Value error, ")}
         for err in exc.errors()
     ]
-    reason = "schema-invalid"
-    first = exc.errors()[0]
-    loc = tuple(first["loc"])
-    if model is RunEvent and loc[:2] == ("run", "runId"):
-        reason = "missing-run-id" if first["type"] == "missing" else "bad-run-id"
-    elif model is RunEvent and loc == ("run",) and first["type"] == "missing":
-        reason = "missing-run-id"
-    elif loc == ("eventTime",):
-        reason = "bad-event-time"
+    reason = _reason(exc.errors(), model)
     summary = "; ".join(f"{e['loc']}: {e['msg']}" for e in errors[:5])
     if len(errors) > 5:
         summary += f"; and {len(errors) - 5} more"
     return InvalidEvent(reason, summary, errors)
+
+
+def _reason(errors: list[Any], model: type[AnyEvent]) -> str:
+    """The most telling reason among all errors: a run id problem, then eventTime, then the rest."""
+    locs = [(tuple(err["loc"]), err["type"]) for err in errors]
+    if model is RunEvent:
+        for loc, kind in locs:
+            if (loc == ("run",) and kind == "missing") or (loc == ("run", "runId") and kind == "missing"):
+                return "missing-run-id"
+        if any(loc == ("run", "runId") for loc, _ in locs):
+            return "bad-run-id"
+    if any(loc == ("eventTime",) for loc, _ in locs):
+        return "bad-event-time"
+    return "schema-invalid"
 
 
 def _find_placeholder(value: Any, where: str) -> tuple[str, str] | None:

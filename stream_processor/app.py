@@ -67,11 +67,10 @@ def create_app(settings: Settings) -> Processor:
     dlq = app.topic(settings.dlq_topic, **raw)
     runs = app.topic(settings.runs_topic, partitions=settings.topic_partitions, **raw)
     graph = app.topic(settings.graph_topic, **raw)
-    run_table = app.Table(
-        "runs",
-        partitions=settings.topic_partitions,
-        schema=faust.Schema(key_serializer="raw", value_serializer="json"),
-    )
+    # Keys are raw bytes (run ids), values JSON. Faust derives the changelog's serializers from
+    # key_type/value_type on both the write and the recovery path; a Schema alone only covers
+    # writes, and recovery then fails to read the keys back.
+    run_table = app.Table("runs", partitions=settings.topic_partitions, key_type=bytes, value_type=None)
 
     async def reject(event: faust.EventT, reason: str, message: str) -> None:
         msg = event.message

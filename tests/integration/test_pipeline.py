@@ -125,3 +125,31 @@ def _consume_all(settings: Settings, topic: str, expect: int, timeout: float = 3
     finally:
         consumer.close()
     return found
+
+
+def test_a_restarted_processor_recovers_run_state_from_the_changelog(
+    settings: Settings, empty_graph: neo4j.Driver, tmp_path: Path
+) -> None:
+    ensure_topics(settings.kafka_bootstrap, all_topics(settings), settings.topic_partitions)
+    run_id = str(uuid.uuid4())
+
+    def run_state() -> list[neo4j.Record]:
+        return empty_graph.execute_query(
+            "MATCH (r:Run {runId: $id}) RETURN r.state AS state, r.startedAt AS s, r.endedAt AS e", id=run_id
+        ).records
+
+    with running(settings, "sink", log_dir=tmp_path / "sink-logs") as sink:
+        with running(settings, "process", log_dir=tmp_path / "first") as procs:
+            with EventPublisher(settings.kafka_bootstrap, settings.events_topic) as publisher:
+                publisher.publish([run_event(run_id, "START", "2026-11-20T10:00:00Z")])
+            wait_for(lambda: [r for r in run_state() if r["state"] == "RUNNING"], 120, "the RUNNING run",
+                     lambda: logs(tmp_path / "first"), procs + sink)
+        # The first worker is gone; its successor only sees COMPLETE and must remember the START.
+        with running(settings, "process", log_dir=tmp_path / "second") as procs:
+            with EventPublisher(settings.kafka_bootstrap, settings.events_topic) as publisher:
+                publisher.publish([run_event(run_id, "COMPLETE", "2026-11-20T10:07:00Z")])
+            wait_for(lambda: [r for r in run_state() if r["state"] == "COMPLETED"], 120, "the COMPLETED run",
+                     lambda: logs(tmp_path / "second"), procs + sink)
+    (record,) = run_state()
+    assert record["s"].to_native().isoformat() == "2026-11-20T10:00:00+00:00"  # from the recovered state
+    assert record["e"].to_native().isoformat() == "2026-11-20T10:07:00+00:00"

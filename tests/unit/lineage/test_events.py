@@ -164,3 +164,10 @@ def test_decoded_events_are_frozen() -> None:
     event: RunEvent = decode_run_event(json.dumps(run_event_dict()))
     with pytest.raises(ValueError):
         event.eventType = "FAIL"
+
+
+def test_a_missing_run_id_is_the_reason_even_when_more_is_missing() -> None:
+    with pytest.raises(InvalidEvent) as info:
+        decode_event(b'{"eventType": "START"}')
+    assert info.value.reason == "missing-run-id"
+    assert {e["loc"] for e in info.value.errors} >= {"run", "eventTime", "job", "producer", "schemaURL"}
