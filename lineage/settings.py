@@ -42,6 +42,10 @@ class Settings(BaseModel):
     processor_group: str = "lineage-processor"
     sink_group: str = "lineage-sink"
     processor_store: str = "memory://"
+    # How long a worker that died without leaving (SIGKILL, lost host) keeps its partitions
+    # before the group gives them to the others. Shorter: faster take-over; longer: fewer
+    # needless rebalances on slow networks.
+    processor_session_timeout: float = Field(default=30.0, ge=6.0)
     sink_batch_size: int = Field(default=1000, ge=1)
 
     ingest_host: str = "127.0.0.1"

@@ -61,6 +61,8 @@ def create_app(settings: Settings) -> Processor:
         producer_linger_ms=10,
         producer_max_request_size=16_777_216,
         broker_commit_interval=1.0,
+        broker_session_timeout=settings.processor_session_timeout,
+        broker_heartbeat_interval=min(3.0, settings.processor_session_timeout / 3),
     )
     raw: dict[str, Any] = {"key_serializer": "raw", "value_serializer": "raw"}
     events = app.topic(settings.events_topic, **raw)
