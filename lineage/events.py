@@ -37,6 +37,7 @@ from lineage.facets import (
     check_facets,
 )
 from lineage.keys import DatasetKey, JobKey
+from lineage.naming import normalize
 
 Facets = dict[str, Any]
 
@@ -83,7 +84,8 @@ class Dataset(_Model):
 
     @property
     def key(self) -> DatasetKey:
-        return DatasetKey(self.namespace, self.name)
+        """The dataset's identity, normalised (lineage.naming): one dataset, one key."""
+        return normalize(self.namespace, self.name)
 
 
 class InputDataset(Dataset):

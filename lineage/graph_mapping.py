@@ -19,6 +19,7 @@ from lineage.events import DatasetEvent, JobEvent
 from lineage.graph_model import RelType
 from lineage.merge import DatasetState, MergedRun, live_facets, stamped_datasets
 from lineage.mutations import EdgeUpsert, NodeRef, NodeUpsert, node, ref
+from lineage.naming import normalize
 
 Mutations = list[NodeUpsert | EdgeUpsert]
 
@@ -38,12 +39,22 @@ def run_mutations(run: MergedRun) -> Mutations:
         ("READ", run.inputs),
         ("WROTE", run.outputs),
     )
+    # Lineage shows at once, on START/RUNNING; for a batch job it is provisional until the run
+    # ends (its inputs and outputs may still grow). A streaming job's edges never wait.
+    provisional = not run.state.is_done() and not _is_streaming(live_facets(run.job_facets))
     for relation, datasets in relations:
         for ds in sorted(datasets.values(), key=lambda d: d.key):
             out.extend(_dataset_mutations(ds))
-            out.append(EdgeUpsert(type=relation, start=run_ref, end=_dataset_ref(ds)))
+            out.append(
+                EdgeUpsert(type=relation, start=run_ref, end=_dataset_ref(ds), props={"provisional": provisional})
+            )
     out.extend(_parent_mutations(run_ref, job_ref, run_facets.get("parent")))
     return out
+
+
+def _is_streaming(job_facets: dict[str, Any]) -> bool:
+    processing = _as_str(_as_dict(job_facets.get("jobType")).get("processingType"))
+    return (processing or "").upper() == "STREAMING"
 
 
 def dataset_event_mutations(event: DatasetEvent) -> Mutations:
@@ -102,7 +113,43 @@ def _dataset_mutations(ds: DatasetState) -> Mutations:
         )
         out.append(field_node)
         out.append(EdgeUpsert(type="HAS_FIELD", start=_dataset_ref(ds), end=field_node.node))
+    out.extend(_alias_mutations(ds, facets))
     return out
+
+
+def _alias_mutations(ds: DatasetState, facets: dict[str, Any]) -> Mutations:
+    """ALIAS_OF edges from the facets that say two identities are one dataset.
+
+    ``symlinks``: this dataset (often a path) is an alias of each identifier (often the table it
+    backs). ``lifecycleStateChange`` RENAME: the previous identifier is an alias of this, the new
+    name. Edges only accumulate, so an alias that arrives late still joins the two identities.
+    """
+    this = _dataset_ref(ds)
+    pairs: list[tuple[NodeRef, NodeRef]] = []
+    for ident in _as_list(_as_dict(facets.get("symlinks")).get("identifiers")):
+        other = _identity(ident)
+        if other is not None and other != this:
+            pairs.append((this, other))
+    change = _as_dict(facets.get("lifecycleStateChange"))
+    if change.get("lifecycleStateChange") == "RENAME":
+        previous = _identity(change.get("previousIdentifier"))
+        if previous is not None and previous != this:
+            pairs.append((previous, this))
+    out: Mutations = []
+    unique = {(a.sort_key(), c.sort_key()): (a, c) for a, c in pairs}
+    for alias, canonical in (unique[k] for k in sorted(unique)):
+        other = canonical if alias == this else alias
+        out += [NodeUpsert(node=other), EdgeUpsert(type="ALIAS_OF", start=alias, end=canonical)]
+    return out
+
+
+def _identity(value: Any) -> NodeRef | None:
+    ident = _as_dict(value)
+    namespace, name = _as_str(ident.get("namespace")), _as_str(ident.get("name"))
+    if not namespace or not name:
+        return None
+    key = normalize(namespace, name)
+    return ref("Dataset", namespace=key.namespace, name=key.name)
 
 
 def _parent_mutations(run_ref: NodeRef, job_ref: NodeRef, parent: Any) -> Mutations:

@@ -10,7 +10,9 @@ from __future__ import annotations
 from typing import Literal
 
 Label = Literal["Job", "Run", "Dataset", "Field"]
-RelType = Literal["INSTANCE_OF", "READ", "WROTE", "CONSUMES", "PRODUCES", "CHILD_OF", "PART_OF", "HAS_FIELD"]
+RelType = Literal[
+    "INSTANCE_OF", "READ", "WROTE", "CONSUMES", "PRODUCES", "CHILD_OF", "PART_OF", "HAS_FIELD", "ALIAS_OF"
+]
 
 NODE_KEYS: dict[str, tuple[str, ...]] = {
     "Job": ("namespace", "name"),
@@ -28,6 +30,7 @@ RELATIONSHIPS: dict[str, tuple[str, str]] = {
     "CHILD_OF": ("Run", "Run"),
     "PART_OF": ("Job", "Job"),
     "HAS_FIELD": ("Dataset", "Field"),
+    "ALIAS_OF": ("Dataset", "Dataset"),
 }
 
 # Properties that hold instants. Mutations carry them as ISO-8601 strings; the sink stores them

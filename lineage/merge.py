@@ -142,11 +142,12 @@ def _from_event(event: RunEvent) -> MergedRun:
 
 
 def stamped_datasets(datasets: Sequence[Dataset], stamp: tuple[datetime, int]) -> dict[str, DatasetState]:
-    """Datasets keyed by identity, their facets stamped with (eventTime, event rank)."""
+    """Datasets keyed by their normalised identity, facets stamped with (eventTime, event rank)."""
     out: dict[str, DatasetState] = {}
     for ds in datasets:
-        state = DatasetState(namespace=ds.namespace, name=ds.name, facets=_stamp(ds.facets, stamp))
-        ident = dataset_id(ds.key)
+        key = ds.key
+        state = DatasetState(namespace=key.namespace, name=key.name, facets=_stamp(ds.facets, stamp))
+        ident = dataset_id(key)
         out[ident] = _merge_dataset(out[ident], state) if ident in out else state
     return out
 

@@ -1,0 +1,86 @@
+"""Dataset identity: one (namespace, name) for one dataset, however an integration spelled it.
+
+OpenLineage's naming conventions (spec/docs/naming.md) give each data store a namespace of the
+form ``scheme://authority`` and a name (a table path or an object key). Integrations still differ
+in spelling: ``POSTGRESQL://DB.example.com`` and ``postgres://db.example.com:5432`` are the same
+database, ``s3a://bucket/`` and ``s3://bucket`` the same bucket. ``normalize`` applies these
+rules, each safe because it never joins two different datasets:
+
+1. The scheme and the host are lower-cased (both are case-insensitive in URIs and DNS); the
+   rest (user info, paths, names) keeps its case, since databases and object stores may not.
+2. Scheme aliases map to the spec's scheme: postgresql -> postgres, s3a/s3n -> s3,
+   gcs -> gs, mariadb -> mysql (the spec's table names the first of each).
+3. A missing port is filled in with the store's default where the spec's namespace carries a
+   port: postgres 5432, mysql 3306, mssql 1433, sqlserver 1433, redshift 5439, oracle 1521,
+   db2 50000, teradata 1025, trino 8080, cassandra 9042, kafka 9092, hive 10000.
+4. A trailing slash on the namespace is dropped; ``file://`` with no host is ``file``.
+5. For object stores (s3, gs, abfss, wasbs) the name is an object key: leading and trailing
+   slashes are dropped. For file systems (file, hdfs, dbfs) the name is a path: repeated
+   slashes are collapsed and a trailing slash is dropped, a leading one kept.
+
+Anything that does not parse as ``scheme://authority`` (``bigquery``, ``file``, a Glue ARN,
+``pubsub``) is kept as sent, apart from surrounding whitespace.
+"""
+
+from __future__ import annotations
+
+import re
+
+from lineage.keys import DatasetKey
+
+SCHEME_ALIASES = {"postgresql": "postgres", "s3a": "s3", "s3n": "s3", "gcs": "gs", "mariadb": "mysql"}
+DEFAULT_PORTS = {
+    "postgres": 5432,
+    "mysql": 3306,
+    "mssql": 1433,
+    "sqlserver": 1433,
+    "redshift": 5439,
+    "oracle": 1521,
+    "db2": 50000,
+    "teradata": 1025,
+    "trino": 8080,
+    "cassandra": 9042,
+    "kafka": 9092,
+    "hive": 10000,
+}
+OBJECT_STORES = frozenset({"s3", "gs", "abfss", "wasbs"})
+FILE_SYSTEMS = frozenset({"file", "hdfs", "dbfs"})
+
+_URI = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*)://(?P<authority>[^/?#]*)(?P<rest>.*)$")
+_HOST_PORT = re.compile(r"^(?P<userinfo>[^@]*@)?(?P<host>\[[^\]]*\]|[^:]*)(?::(?P<port>\d*))?$")
+
+
+def normalize(namespace: str, name: str) -> DatasetKey:
+    """The canonical spelling of a dataset's identity (rules in the module docstring)."""
+    namespace, name = namespace.strip(), name.strip()
+    match = _URI.match(namespace)
+    if match is None:
+        return DatasetKey(namespace, name)
+    scheme = match["scheme"].lower()
+    scheme = SCHEME_ALIASES.get(scheme, scheme)
+    authority = _authority(scheme, match["authority"])
+    rest = match["rest"].rstrip("/")
+    if scheme == "file" and not authority and not rest:
+        return DatasetKey("file", _path(name))
+    namespace = f"{scheme}://{authority}{rest}"
+    if scheme in OBJECT_STORES:
+        name = name.strip("/")
+    elif scheme in FILE_SYSTEMS:
+        name = _path(name)
+    return DatasetKey(namespace, name)
+
+
+def _authority(scheme: str, authority: str) -> str:
+    parts = _HOST_PORT.match(authority)
+    if parts is None:
+        return authority
+    host = parts["host"].lower()
+    port = parts["port"]
+    if not port and host and scheme in DEFAULT_PORTS:
+        port = str(DEFAULT_PORTS[scheme])
+    return f"{parts['userinfo'] or ''}{host}{':' + port if port else ''}"
+
+
+def _path(name: str) -> str:
+    collapsed = re.sub(r"/{2,}", "/", name)
+    return collapsed.rstrip("/") if collapsed != "/" else collapsed
