@@ -14,7 +14,7 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -161,13 +161,18 @@ def component_settings() -> Settings:
     return settings.model_copy(update=found) if found else settings
 
 
+def _serve(run: Callable[[Settings], None]) -> int:
+    """Run one long-lived component with the component settings and logging set up."""
+    settings = component_settings()
+    configure_logging(settings.log_level)
+    run(settings)
+    return 0
+
+
 def _ingest(_args: argparse.Namespace) -> int:
     from producers.http_ingest import run_ingest
 
-    settings = component_settings()
-    configure_logging(settings.log_level)
-    run_ingest(settings)
-    return 0
+    return _serve(run_ingest)
 
 
 def _publish(args: argparse.Namespace) -> int:
@@ -203,19 +208,13 @@ def _dlq(args: argparse.Namespace) -> int:
 def _process(_args: argparse.Namespace) -> int:
     from stream_processor.worker import run_worker
 
-    settings = component_settings()
-    configure_logging(settings.log_level)
-    run_worker(settings)
-    return 0
+    return _serve(run_worker)
 
 
 def _sink(_args: argparse.Namespace) -> int:
     from sinks.consumer import run_sink
 
-    settings = component_settings()
-    configure_logging(settings.log_level)
-    run_sink(settings)
-    return 0
+    return _serve(run_sink)
 
 
 def _run_all(_args: argparse.Namespace) -> int:
