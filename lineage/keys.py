@@ -1,13 +1,12 @@
 """Identities of the things in the lineage graph.
 
-A job and a dataset are identified by ``(namespace, name)`` as OpenLineage defines them; a run by
-its UUID. These value types are hashable and ordered so that batches can be sorted by key.
+A job and a dataset are identified by ``(namespace, name)`` as OpenLineage defines them (a run
+by its UUID, used as is). These value types are hashable and ordered so that batches can be sorted by key.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from uuid import UUID
 
 
 @dataclass(frozen=True, order=True, slots=True)
@@ -26,11 +25,3 @@ class DatasetKey:
 
     def __str__(self) -> str:
         return f"{self.namespace}/{self.name}"
-
-
-@dataclass(frozen=True, order=True, slots=True)
-class RunKey:
-    run_id: UUID
-
-    def __str__(self) -> str:
-        return str(self.run_id)
