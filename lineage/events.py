@@ -128,6 +128,7 @@ class RunEvent(_Event):
     def _upper(cls, value: Any) -> Any:
         # The spec's values are upper case; "complete" is read as COMPLETE rather than refused.
         return value.upper() if isinstance(value, str) else value
+
     job: Job
     inputs: list[InputDataset] = Field(default_factory=list)
     outputs: list[OutputDataset] = Field(default_factory=list)
@@ -267,6 +268,4 @@ def _find_placeholder(value: Any, where: str) -> tuple[str, str] | None:
 
 
 def _json_type(value: Any) -> str:
-    return {list: "an array", str: "a string", bool: "a boolean", type(None): "null"}.get(
-        type(value), "a number"
-    )
+    return {list: "an array", str: "a string", bool: "a boolean", type(None): "null"}.get(type(value), "a number")

@@ -3,22 +3,23 @@
 The output is full state: every mutation says what the node or relationship is now, not what
 changed, so the sink can write it any number of times.
 
-Facets are producer data: a known facet with an unexpected shape (a string where an object
-belongs, say) contributes nothing to the typed properties instead of failing the run; it is
-still kept whole in the ``facets`` property.
+Facets travel stamped (``Versioned``): many runs and static events describe one job or
+dataset, and the sink keeps per facet the version with the latest eventTime, whatever order the
+runs are processed in. Facets are producer data: a known facet with an unexpected shape (a string
+where an object belongs, say) contributes nothing to the typed properties instead of failing the
+run; it is still kept whole as a ``facet_<name>`` property.
 """
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 from lineage.events import DatasetEvent, JobEvent
-from lineage.graph_model import RelType
-from lineage.merge import DatasetState, MergedRun, live_facets, stamped_datasets
-from lineage.mutations import EdgeUpsert, NodeRef, NodeUpsert, node, ref
+from lineage.graph_model import FACET_PREFIX, RelType
+from lineage.merge import DatasetState, FacetMap, MergedRun, live_facets, stamp_facets, stamped_datasets
+from lineage.mutations import EdgeUpsert, NodeRef, NodeUpsert, Versioned, ref
 from lineage.naming import normalize
 
 Mutations = list[NodeUpsert | EdgeUpsert]
@@ -30,9 +31,8 @@ def run_mutations(run: MergedRun) -> Mutations:
     job_ref = ref("Job", namespace=run.job_namespace, name=run.job_name)
     run_facets = live_facets(run.run_facets)
     out: Mutations = [
-        # A run that said nothing about its job's facets leaves the ones another run wrote.
-        NodeUpsert(node=job_ref, props=_facet_props(live_facets(run.job_facets)) if run.job_facets else {}),
-        NodeUpsert(node=run_ref, props=_run_props(run, run_facets)),
+        NodeUpsert(node=job_ref, versioned=facet_versions(run.job_facets)),
+        NodeUpsert(node=run_ref, props=_run_props(run, run_facets), versioned=facet_versions(run.run_facets)),
         EdgeUpsert(type="INSTANCE_OF", start=run_ref, end=job_ref),
     ]
     relations: tuple[tuple[RelType, dict[str, DatasetState]], ...] = (
@@ -67,8 +67,7 @@ def job_event_mutations(event: JobEvent) -> Mutations:
     """A JobEvent: the job's facets and its declared inputs (CONSUMES) and outputs (PRODUCES)."""
     job_ref = ref("Job", namespace=event.job.namespace, name=event.job.name)
     stamp = (event.eventTime, 0)
-    facets = {k: v for k, v in event.job.facets.items() if not (isinstance(v, dict) and v.get("_deleted") is True)}
-    out: Mutations = [NodeUpsert(node=job_ref, props=_facet_props(facets) if event.job.facets else {})]
+    out: Mutations = [NodeUpsert(node=job_ref, versioned=facet_versions(stamp_facets(event.job.facets, stamp)))]
     relations: tuple[tuple[RelType, dict[str, DatasetState]], ...] = (
         ("CONSUMES", stamped_datasets(event.inputs, stamp)),
         ("PRODUCES", stamped_datasets(event.outputs, stamp)),
@@ -90,7 +89,6 @@ def _run_props(run: MergedRun, facets: dict[str, Any]) -> dict[str, Any]:
     props["nominalStartTime"] = _as_str(nominal.get("nominalStartTime"))
     props["nominalEndTime"] = _as_str(nominal.get("nominalEndTime"))
     props["errorMessage"] = _as_str(_as_dict(facets.get("errorMessage")).get("message"))
-    props.update(_facet_props(facets))
     return props
 
 
@@ -100,16 +98,19 @@ def _dataset_ref(ds: DatasetState) -> NodeRef:
 
 def _dataset_mutations(ds: DatasetState) -> Mutations:
     facets = live_facets(ds.facets)
-    # A run that said nothing about a dataset's facets leaves them as they are.
-    out: Mutations = [NodeUpsert(node=_dataset_ref(ds), props=_facet_props(facets) if ds.facets else {})]
+    out: Mutations = [NodeUpsert(node=_dataset_ref(ds), versioned=facet_versions(ds.facets))]
     fields = _as_list(_as_dict(facets.get("schema")).get("fields"))
+    # A field's type and description are as the latest schema facet of the dataset says: they
+    # carry that facet's stamp. Fields a later schema no longer lists are kept (HAS_FIELD edges
+    # accumulate, like a run's inputs).
+    stamp = ds.facets["schema"].stamp if fields else ""
     for field in (f for f in fields if isinstance(f, dict) and _as_str(f.get("name"))):
-        field_node = node(
-            "Field",
-            {"type": _as_str(field.get("type")), "description": _as_str(field.get("description"))},
-            namespace=ds.namespace,
-            name=ds.name,
-            field=str(field["name"]),
+        field_node = NodeUpsert(
+            node=ref("Field", namespace=ds.namespace, name=ds.name, field=str(field["name"])),
+            versioned={
+                "type": Versioned(stamp=stamp, value=_as_str(field.get("type"))),
+                "description": Versioned(stamp=stamp, value=_as_str(field.get("description"))),
+            },
         )
         out.append(field_node)
         out.append(EdgeUpsert(type="HAS_FIELD", start=_dataset_ref(ds), end=field_node.node))
@@ -169,10 +170,9 @@ def _parent_mutations(run_ref: NodeRef, job_ref: NodeRef, parent: Any) -> Mutati
     return out
 
 
-def _facet_props(facets: dict[str, Any]) -> dict[str, Any]:
-    # Neo4j properties cannot hold maps, so facets are kept whole as one JSON string. No facets
-    # left (all deleted) is written as null, which removes the property: full state, not a delta.
-    return {"facets": json.dumps(facets, sort_keys=True, default=str) if facets else None}
+def facet_versions(facets: FacetMap) -> dict[str, Versioned]:
+    """Stamped facets as the sink merges them; a tombstone travels too, so it can win."""
+    return {FACET_PREFIX + name: Versioned(stamp=f.stamp, value=f.value_json) for name, f in sorted(facets.items())}
 
 
 def _as_dict(value: Any) -> dict[str, Any]:

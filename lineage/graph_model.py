@@ -36,3 +36,9 @@ RELATIONSHIPS: dict[str, tuple[str, str]] = {
 # Properties that hold instants. Mutations carry them as ISO-8601 strings; the sink stores them
 # as Neo4j DATETIME values so that Cypher can compare and do arithmetic on them.
 DATETIME_PROPERTIES = frozenset({"startedAt", "endedAt", "nominalStartTime", "nominalEndTime"})
+
+# Every facet of a node is kept whole as JSON text in ``facet_<name>`` (e.g. ``facet_schema``).
+FACET_PREFIX = "facet_"
+# A property many sources write (facets, a Field's type) has its winning version's stamp,
+# ``UTC eventTime|event-type rank|digest``, in ``_stamp_<property>``.
+STAMP_PREFIX = "_stamp_"

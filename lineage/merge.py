@@ -9,15 +9,18 @@ Rules (DESIGN.md section 3):
   events that carry the winning terminal state;
 - inputs and outputs accumulate: a later event never removes a dataset;
 - a facet with the same name replaces the older one whole: the latest eventTime wins, ties go to
-  the higher event-type rank, then to the larger canonical JSON, never to arrival order;
+  the higher event-type rank, then to the larger digest of the canonical JSON, never to arrival
+  order (``StampedFacet.stamp``; the sink applies the same order across runs);
   ``{"_deleted": true}`` is a stamped tombstone, so a later re-add or an older write both resolve.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
+from functools import cached_property
 from typing import Any
 from uuid import UUID
 
@@ -33,14 +36,27 @@ EVENT_TYPE_RANK = {"OTHER": 0, "START": 1, "RUNNING": 2, "COMPLETE": 3, "ABORT":
 class StampedFacet(BaseModel):
     """One facet value with what decides which of two versions wins."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, ignored_types=(cached_property,))
 
     time: datetime
     rank: int
     value: Any  # None is a tombstone from {"_deleted": true}
 
-    def order(self) -> tuple[datetime, int, str]:
-        return (self.time, self.rank, json.dumps(self.value, sort_keys=True, default=str))
+    @cached_property
+    def value_json(self) -> str | None:
+        """The value as canonical JSON text (None for a tombstone)."""
+        return None if self.value is None else json.dumps(self.value, sort_keys=True, default=str)
+
+    @cached_property
+    def stamp(self) -> str:
+        """A string whose order is the winning order: ``UTC time|rank|digest of the value``.
+
+        Fixed width and ASCII, so Python and Cypher compare it the same way; the sink keeps, per
+        facet, the value with the greatest stamp it has seen (``sinks.cypher``).
+        """
+        utc = self.time.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds")
+        digest = hashlib.sha256((self.value_json or "").encode()).hexdigest()[:16]
+        return f"{utc}|{self.rank}|{digest}"
 
 
 FacetMap = dict[str, StampedFacet]
@@ -134,8 +150,8 @@ def _from_event(event: RunEvent) -> MergedRun:
         state=state,
         started_at=event.eventTime if state is RunState.RUNNING else None,
         terminal_at={state: event.eventTime} if state.is_done() else {},
-        run_facets=_stamp(event.run.facets, stamp),
-        job_facets=_stamp(event.job.facets, stamp),
+        run_facets=stamp_facets(event.run.facets, stamp),
+        job_facets=stamp_facets(event.job.facets, stamp),
         inputs=stamped_datasets(event.inputs, stamp),
         outputs=stamped_datasets(event.outputs, stamp),
     )
@@ -146,13 +162,14 @@ def stamped_datasets(datasets: Sequence[Dataset], stamp: tuple[datetime, int]) -
     out: dict[str, DatasetState] = {}
     for ds in datasets:
         key = ds.key
-        state = DatasetState(namespace=key.namespace, name=key.name, facets=_stamp(ds.facets, stamp))
+        state = DatasetState(namespace=key.namespace, name=key.name, facets=stamp_facets(ds.facets, stamp))
         ident = dataset_id(key)
         out[ident] = _merge_dataset(out[ident], state) if ident in out else state
     return out
 
 
-def _stamp(facets: dict[str, Any], stamp: tuple[datetime, int]) -> FacetMap:
+def stamp_facets(facets: dict[str, Any], stamp: tuple[datetime, int]) -> FacetMap:
+    """An event's facets with what decides between versions: (eventTime, event-type rank)."""
     time, rank = stamp
     out = {}
     for name, value in facets.items():
@@ -167,7 +184,7 @@ def _merge_facets(a: FacetMap, b: FacetMap) -> FacetMap:
     out = dict(a)
     for name, facet in b.items():
         mine = out.get(name)
-        if mine is None or facet.order() > mine.order():
+        if mine is None or facet.stamp > mine.stamp:
             out[name] = facet
     return out
 
@@ -176,9 +193,7 @@ def _merge_dataset(a: DatasetState, b: DatasetState) -> DatasetState:
     return DatasetState(namespace=a.namespace, name=a.name, facets=_merge_facets(a.facets, b.facets))
 
 
-def _merge_datasets(
-    a: dict[str, DatasetState], b: dict[str, DatasetState]
-) -> dict[str, DatasetState]:
+def _merge_datasets(a: dict[str, DatasetState], b: dict[str, DatasetState]) -> dict[str, DatasetState]:
     out = dict(a)
     for ident, ds in b.items():
         out[ident] = _merge_dataset(out[ident], ds) if ident in out else ds

@@ -37,12 +37,28 @@ class NodeRef(BaseModel):
         return ":".join(self.sort_key())
 
 
+class Versioned(BaseModel):
+    """One property as one source saw it: the sink keeps, per property, the greatest ``stamp``.
+
+    Used for what many sources describe (a job's or dataset's facets, a field's type). ``value``
+    None is a deletion that still carries its stamp, so an older write cannot bring it back.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    stamp: str = Field(min_length=1)
+    value: str | None
+
+
 class NodeUpsert(BaseModel):
+    """Set ``props`` (full state); merge ``versioned`` per property, greatest stamp winning."""
+
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     op: Literal["node"] = "node"
     node: NodeRef
     props: dict[str, PropValue] = Field(default_factory=dict)
+    versioned: dict[str, Versioned] = Field(default_factory=dict)
 
     def message_key(self) -> str:
         return self.node.message_key()
@@ -62,8 +78,7 @@ class EdgeUpsert(BaseModel):
         expected = RELATIONSHIPS[self.type]
         if (self.start.label, self.end.label) != expected:
             raise ValueError(
-                f"{self.type} goes from {expected[0]} to {expected[1]}, "
-                f"got {self.start.label} to {self.end.label}"
+                f"{self.type} goes from {expected[0]} to {expected[1]}, got {self.start.label} to {self.end.label}"
             )
         return self
 

@@ -52,9 +52,7 @@ def _parser() -> argparse.ArgumentParser:
     up_p = stack_sub.add_parser("up", help="start Kafka and Neo4j on 127.0.0.1 (reuses a running stack)")
     _stack_dirs(up_p)
     up_p.add_argument("--kafka-port", type=int, default=None, help="Kafka listener (default 9092)")
-    up_p.add_argument(
-        "--kafka-controller-port", type=int, default=None, help="KRaft controller (default 9093)"
-    )
+    up_p.add_argument("--kafka-controller-port", type=int, default=None, help="KRaft controller (default 9093)")
     up_p.add_argument("--neo4j-port", type=int, default=None, help="Neo4j Bolt (default 7687)")
     up_p.add_argument("--json", action="store_true", help="print the addresses as JSON")
     up_p.set_defaults(handler=_stack_up)
@@ -78,11 +76,16 @@ def _parser() -> argparse.ArgumentParser:
     sink_p.set_defaults(handler=_sink)
     publish_p = sub.add_parser("publish", help="replay OpenLineage events from files or folders into Kafka")
     publish_p.add_argument(
-        "paths", nargs="+", type=Path, metavar="PATH",
+        "paths",
+        nargs="+",
+        type=Path,
+        metavar="PATH",
         help="JSON/array/NDJSON files, or folders (*.json, *.jsonl, *.ndjson, recursively)",
     )
     publish_p.add_argument(
-        "--no-validate", dest="validate", action="store_false",
+        "--no-validate",
+        dest="validate",
+        action="store_false",
         help="send invalid events too (the processor dead-letters them)",
     )
     publish_p.add_argument("--json", action="store_true", help="print the summary as JSON")
@@ -189,7 +192,10 @@ def _publish(args: argparse.Namespace) -> int:
     ensure_topics(settings.kafka_bootstrap, [settings.events_topic], settings.topic_partitions)
     publisher = EventPublisher(settings.kafka_bootstrap, settings.events_topic)
     summary = replay(
-        iter_events(args.paths), publisher, args.validate, ProgressLine(sys.stderr),
+        iter_events(args.paths),
+        publisher,
+        args.validate,
+        ProgressLine(sys.stderr),
         max_event_bytes=settings.max_event_bytes,
     )
     print(json.dumps(summary.as_dict(), indent=2) if args.json else format_summary(summary))
@@ -231,8 +237,7 @@ def _run_all(_args: argparse.Namespace) -> int:
         flush=True,
     )
     children = [
-        subprocess.Popen([sys.executable, "-m", "lineage_cli", name], env=env)
-        for name in ("ingest", "process", "sink")
+        subprocess.Popen([sys.executable, "-m", "lineage_cli", name], env=env) for name in ("ingest", "process", "sink")
     ]
 
     def stop_children(*_: object) -> None:

@@ -117,8 +117,7 @@ def wait_ready(
 
     if not wait_until(ready, timeout, interval=0.5):
         raise StackError(
-            f"{name} did not accept clients on {address} within {timeout:.0f}s. "
-            f"Last lines of {log}:\n{log_tail(log)}"
+            f"{name} did not accept clients on {address} within {timeout:.0f}s. Last lines of {log}:\n{log_tail(log)}"
         )
 
 

@@ -194,9 +194,7 @@ def up(config: StackConfig, log: Log) -> StackState:
         return state
 
 
-def _apply_requested_ports(
-    service: ServiceState, port: int | None, extra: dict[str, int | None]
-) -> None:
+def _apply_requested_ports(service: ServiceState, port: int | None, extra: dict[str, int | None]) -> None:
     if port:
         service.port = port
     for name, value in extra.items():

@@ -134,8 +134,9 @@ class AsyncKafkaPublisher:
             logger.warning("Kafka producer error topic=%s error=%s", self.topic, error)
 
 
-def _on_delivery(loop: asyncio.AbstractEventLoop, future: asyncio.Future[None], err: KafkaError | None,
-                 _msg: Message) -> None:
+def _on_delivery(
+    loop: asyncio.AbstractEventLoop, future: asyncio.Future[None], err: KafkaError | None, _msg: Message
+) -> None:
     """Runs on the poll thread: hand the outcome to the loop that awaits it."""
     outcome = None if err is None else PublishFailed(str(err), too_large=_too_large(err))
     with contextlib.suppress(RuntimeError):  # the loop is closed: nobody awaits this any more

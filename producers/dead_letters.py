@@ -196,7 +196,9 @@ def _consume(consumer: Any, topic: str, ranges: dict[int, tuple[int, int]], dead
         if left <= 0:
             logger.warning(
                 "dead letters read incompletely topic=%s read=%d partitions-unfinished=%s",
-                topic, len(letters), sorted(pending),
+                topic,
+                len(letters),
+                sorted(pending),
             )
             break
         msg = consumer.poll(min(left, 1.0))
@@ -230,9 +232,7 @@ def format_dead_letters(items: Iterable[DeadLetter]) -> str:
         return "no dead letters"
     header = ("time (UTC)", "reason", "source", "message", "preview")
     caps = (20, 24, 48, 60, PREVIEW_CHARS)
-    rows = [
-        (_time(d.failed_at), d.reason, d.source, " ".join(d.message.split()), d.preview) for d in letters
-    ]
+    rows = [(_time(d.failed_at), d.reason, d.source, " ".join(d.message.split()), d.preview) for d in letters]
     cells = [[_cut(cell, cap) for cell, cap in zip(row, caps, strict=True)] for row in [header, *rows]]
     widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
     lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in cells]

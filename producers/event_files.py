@@ -114,9 +114,7 @@ def iter_events(paths: Iterable[str | os.PathLike[str]]) -> EventFiles:
 
 
 def _files_under(root: Path, errors: list[OSError]) -> list[Path]:
-    found = [
-        Path(folder, name) for folder, _dirs, names in os.walk(root, onerror=errors.append) for name in names
-    ]
+    found = [Path(folder, name) for folder, _dirs, names in os.walk(root, onerror=errors.append) for name in names]
     return sorted(found, key=lambda p: p.relative_to(root).parts)
 
 

@@ -62,9 +62,7 @@ class Publisher(Protocol):
 
 
 class _Refused(Exception):
-    def __init__(
-        self, status: int, reason: str, message: str, errors: Sequence[dict[str, str]] | None = None
-    ) -> None:
+    def __init__(self, status: int, reason: str, message: str, errors: Sequence[dict[str, str]] | None = None) -> None:
         super().__init__(message)
         self.status, self.reason, self.message = status, reason, message
         self.errors = list(errors) if errors else [{"loc": "", "msg": message}]
@@ -91,8 +89,13 @@ def create_app(settings: Settings, publisher: Publisher, *, ack_timeout: float =
             await _publish(publisher, raw, key, ack_timeout)
         except _Refused as refused:
             log = logger.warning if refused.status >= 500 else logger.info
-            log("event refused status=%d reason=%s key=%s message=%s", refused.status, refused.reason, key,
-                refused.message)
+            log(
+                "event refused status=%d reason=%s key=%s message=%s",
+                refused.status,
+                refused.reason,
+                key,
+                refused.message,
+            )
             return _error(refused)
         logger.debug("event accepted key=%s bytes=%d", key, len(raw))
         return JSONResponse({}, status_code=201)
@@ -198,8 +201,9 @@ async def _publish(publisher: Publisher, raw: bytes, key: str | None, ack_timeou
     try:
         await asyncio.wait_for(publisher.publish(raw, key), ack_timeout)
     except TimeoutError as exc:
-        raise _Refused(503, "kafka-unavailable", f"Kafka did not acknowledge the event within {ack_timeout:.0f}s; "
-                       "retry later") from exc
+        raise _Refused(
+            503, "kafka-unavailable", f"Kafka did not acknowledge the event within {ack_timeout:.0f}s; retry later"
+        ) from exc
     except PublishFailed as exc:
         if exc.too_large:
             raise _Refused(413, "too-large", f"Kafka refused the event's size: {exc}") from exc
@@ -238,7 +242,9 @@ def run_ingest(settings: Settings, *, ack_timeout: float = ACK_TIMEOUT) -> None:
     server = ingest_server(settings, publisher, ack_timeout=ack_timeout)
     logger.info(
         "OpenLineage HTTP ingest url=http://%s:%d/api/v1/lineage topic=%s auth=%s",
-        settings.ingest_host, settings.ingest_port, settings.events_topic,
+        settings.ingest_host,
+        settings.ingest_port,
+        settings.events_topic,
         "bearer" if settings.api_keys else "none",
     )
     try:

@@ -68,7 +68,10 @@ class GraphSink:
                 # keeps the sink moving. (Dead-lettering these is part of the sink's DLQ work.)
                 logger.error(
                     "skipped malformed mutation topic=%s partition=%s offset=%s: %s",
-                    msg.topic(), msg.partition(), msg.offset(), exc.errors()[:3],
+                    msg.topic(),
+                    msg.partition(),
+                    msg.offset(),
+                    exc.errors()[:3],
                 )
         if not consumed:
             return
@@ -153,7 +156,9 @@ def run_sink(settings: Settings) -> None:
             signal.signal(sig, lambda *_: sink.stop())
         logger.info(
             "sink started topic=%s group=%s neo4j=%s",
-            settings.graph_topic, settings.sink_group, settings.neo4j_uri,
+            settings.graph_topic,
+            settings.sink_group,
+            settings.neo4j_uri,
         )
         sink.run()
         logger.info("sink stopped mutations_written=%d", sink.written)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from functools import cache
 
-from lineage.graph_model import NODE_KEYS, RELATIONSHIPS
+from lineage.graph_model import NODE_KEYS, RELATIONSHIPS, STAMP_PREFIX
 
 
 def _key_map(var: str, label: str) -> str:
@@ -18,11 +18,20 @@ def _key_map(var: str, label: str) -> str:
 
 @cache
 def merge_nodes(label: str) -> str:
-    """Rows: ``{"key": {...}, "props": {...}}``."""
+    """Rows: ``{"key": {...}, "props": {...}, "versioned": [{"name", "stamp", "value"}, ...]}``.
+
+    ``props`` are set as they are. A versioned property is written with its stamp in
+    ``_stamp_<name>``, and only if that stamp is greater than the stored one, so the result is
+    the same whatever order the versions arrive in. ``_lock`` takes the node's write lock before
+    the stamps are read, so two sinks cannot interleave on one node.
+    """
     return (
         f"UNWIND $rows AS row "
         f"MERGE (n:{label} {_key_map('row.key', label)}) "
-        f"SET n += row.props"
+        f"SET n += row.props, n._lock = true "
+        f"REMOVE n._lock "
+        f"WITH n, [v IN row.versioned WHERE coalesce(n['{STAMP_PREFIX}' + v.name], '') < v.stamp] AS newer "
+        f"FOREACH (v IN newer | SET n[v.name] = v.value, n['{STAMP_PREFIX}' + v.name] = v.stamp)"
     )
 
 
@@ -45,7 +54,5 @@ def schema_statements() -> list[tuple[str, str]]:
     for label, keys in NODE_KEYS.items():
         props = ", ".join(f"n.{k}" for k in keys)
         name = f"{label.lower()}_key"
-        out.append(
-            (name, f"CREATE CONSTRAINT {name} IF NOT EXISTS FOR (n:{label}) REQUIRE ({props}) IS UNIQUE")
-        )
+        out.append((name, f"CREATE CONSTRAINT {name} IF NOT EXISTS FOR (n:{label}) REQUIRE ({props}) IS UNIQUE"))
     return out

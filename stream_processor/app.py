@@ -78,7 +78,11 @@ def create_app(settings: Settings) -> Processor:
         msg = event.message
         logger.warning(
             "dead-lettered event reason=%s topic=%s partition=%s offset=%s: %s",
-            reason, msg.topic, msg.partition, msg.offset, message,
+            reason,
+            msg.topic,
+            msg.partition,
+            msg.offset,
+            message,
         )
         letter = dead_letter(event.value or b"", reason, message, msg.topic, msg.partition, msg.offset)
         await dlq.send(key=event.key, value=letter)

@@ -39,9 +39,7 @@ def services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Services]:
 @pytest.fixture(scope="session")
 def neo4j_driver(services: Services) -> Iterator[neo4j.Driver]:
     auth = (services.neo4j_user, services.neo4j_password) if services.neo4j_password else None
-    with neo4j.GraphDatabase.driver(
-        services.neo4j_uri, auth=auth, notifications_min_severity="OFF"
-    ) as driver:
+    with neo4j.GraphDatabase.driver(services.neo4j_uri, auth=auth, notifications_min_severity="OFF") as driver:
         driver.verify_connectivity()
         yield driver
 

@@ -73,9 +73,10 @@ def _containers() -> Iterator[Services]:
     from testcontainers.kafka import KafkaContainer
     from testcontainers.neo4j import Neo4jContainer
 
-    with KafkaContainer("confluentinc/cp-kafka:7.6.0").with_kraft() as kafka, Neo4jContainer(
-        "neo4j:5.26-community"
-    ) as neo:
+    with (
+        KafkaContainer("confluentinc/cp-kafka:7.6.0").with_kraft() as kafka,
+        Neo4jContainer("neo4j:5.26-community") as neo,
+    ):
         yield Services(
             kafka.get_bootstrap_server(),
             neo.get_connection_url(),
@@ -92,9 +93,12 @@ def lineage_command(*args: str) -> list[str]:
 @contextmanager
 def _local_stack(data_dir: Path) -> Iterator[Services]:
     ports = [
-        "--kafka-port", str(free_port()),
-        "--kafka-controller-port", str(free_port()),
-        "--neo4j-port", str(free_port()),
+        "--kafka-port",
+        str(free_port()),
+        "--kafka-controller-port",
+        str(free_port()),
+        "--neo4j-port",
+        str(free_port()),
     ]
     cmd = lineage_command("stack", "up", "--data-dir", str(data_dir), *ports, "--json")
     try:
@@ -107,9 +111,7 @@ def _local_stack(data_dir: Path) -> Iterator[Services]:
         raise ServicesUnavailable(f"`lineage stack up` failed:\n{result.stderr[-4000:]}")
     info = json.loads(result.stdout)
     try:
-        yield Services(
-            info["kafka_bootstrap"], info["neo4j_uri"], "neo4j", "", "local-stack", data_dir
-        )
+        yield Services(info["kafka_bootstrap"], info["neo4j_uri"], "neo4j", "", "local-stack", data_dir)
     finally:
         _stack_down(data_dir)
 

@@ -205,9 +205,9 @@ def test_corpus_and_malformed_input(settings: Settings, empty_graph: neo4j.Drive
     ).records
     assert [r["name"] for r in datasets] == [CYPHER_DATASET]
     (deep,) = empty_graph.execute_query(
-        "MATCH (:Job {name: 'deep'})<-[:INSTANCE_OF]-(r:Run) RETURN r.facets AS f"
+        "MATCH (:Job {name: 'deep'})<-[:INSTANCE_OF]-(r:Run) RETURN r.facet_custom AS f"
     ).records
-    assert json.dumps(json.loads(deep["f"])["custom"]).count('"n"') == GOOD_NESTING  # kept whole
+    assert json.dumps(json.loads(deep["f"])).count('"n"') == GOOD_NESTING  # kept whole
     constraints = empty_graph.execute_query("SHOW CONSTRAINTS YIELD name RETURN collect(name) AS names").records
     assert "run_key" in constraints[0]["names"]
 

@@ -127,7 +127,9 @@ def test_kafka_out_of_reach_is_503_not_201(settings: Settings) -> None:
         assert health.status_code == 503, health.text
         started = time.monotonic()
         response = httpx.post(
-            f"{url}/api/v1/lineage", content=Serde.to_json(plain_run_event()), timeout=10,
+            f"{url}/api/v1/lineage",
+            content=Serde.to_json(plain_run_event()),
+            timeout=10,
             headers={"Content-Type": "application/json"},
         )
         assert response.status_code == 503, response.text
@@ -146,7 +148,10 @@ def test_run_ingest_creates_the_topic_serves_and_stops_on_sigterm(settings: Sett
     log = tmp_path / "ingest.log"
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-c", code], env=settings_env(settings), stdout=out, stderr=subprocess.STDOUT,
+            [sys.executable, "-c", code],
+            env=settings_env(settings),
+            stdout=out,
+            stderr=subprocess.STDOUT,
             cwd=Path(__file__).parents[2],
         )
     try:

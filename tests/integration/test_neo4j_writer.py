@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
+
 import neo4j
 
-from lineage.mutations import EdgeUpsert, NodeUpsert, node, ref
+from lineage.mutations import EdgeUpsert, NodeUpsert, Versioned, node, ref
 from sinks.neo4j_writer import Neo4jGraphWriter
 
 RUN = ref("Run", runId="0b9f4c5e-1d2a-4c1b-9a8e-3f2d1c0b9a87")
@@ -48,9 +50,13 @@ def test_a_batch_written_twice_leaves_the_same_graph(empty_graph: neo4j.Driver) 
     writer.write(batch("RUNNING"))
     first = graph_shape(empty_graph)
     writer.write(batch("RUNNING"))
-    assert graph_shape(empty_graph) == first == (
-        {"Run": 1, "Job": 1, "Dataset": 1, "Field": 1},
-        {"INSTANCE_OF": 1, "READ": 1},
+    assert (
+        graph_shape(empty_graph)
+        == first
+        == (
+            {"Run": 1, "Job": 1, "Dataset": 1, "Field": 1},
+            {"INSTANCE_OF": 1, "READ": 1},
+        )
     )
 
 
@@ -78,3 +84,40 @@ def test_names_with_cypher_syntax_are_data_not_code(empty_graph: neo4j.Driver) -
     names = {r["n"] for r in empty_graph.execute_query("MATCH (d:Dataset) RETURN d.name AS n").records}
     assert names == {evil}
     assert graph_shape(empty_graph)[0] == {"Dataset": 1, "Job": 1}
+
+
+def _facets(driver: neo4j.Driver) -> dict[str, str]:
+    (record,) = driver.execute_query("MATCH (j:Job) RETURN properties(j) AS p").records
+    return {k: v for k, v in record["p"].items() if k not in ("namespace", "name")}
+
+
+def test_each_versioned_property_keeps_its_latest_version_whatever_the_write_order(empty_graph: neo4j.Driver) -> None:
+    """Three sources describe one job; each write is its own batch, in every order."""
+
+    def versions(**facets: tuple[str, str | None]) -> NodeUpsert:
+        return NodeUpsert(node=JOB, versioned={n: Versioned(stamp=s, value=v) for n, (s, v) in facets.items()})
+
+    writes = [
+        versions(
+            sql=("2026-01-01T00:00:00.000000|1|aa", '{"q": "old"}'), owner=("2026-01-01T00:00:00.000000|1|aa", '"a"')
+        ),
+        versions(sql=("2026-01-02T00:00:00.000000|3|bb", '{"q": "new"}')),
+        # Deleted after it was set: the tombstone wins and an older write cannot bring it back.
+        versions(owner=("2026-01-03T00:00:00.000000|0|cc", None), tags=("2026-01-01T00:00:00.000000|0|dd", '["pii"]')),
+    ]
+    expected = {
+        "sql": '{"q": "new"}',
+        "_stamp_sql": "2026-01-02T00:00:00.000000|3|bb",
+        "_stamp_owner": "2026-01-03T00:00:00.000000|0|cc",
+        "tags": '["pii"]',
+        "_stamp_tags": "2026-01-01T00:00:00.000000|0|dd",
+    }
+    writer = Neo4jGraphWriter(empty_graph)
+    writer.ensure_schema()
+    for order in itertools.permutations(writes):
+        empty_graph.execute_query("MATCH (n) DETACH DELETE n")
+        for upsert in order:
+            writer.write([upsert])
+        assert _facets(empty_graph) == expected
+        writer.write(list(order))  # and all again, in one batch: nothing changes
+        assert _facets(empty_graph) == expected

@@ -20,11 +20,15 @@ from tests.integration.components import logs, running, wait_for
 from tests.integration.test_scale_out import expected_runs, graph_runs, workload
 
 
-def with_symlinks(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Every output path also names the table it backs, as Spark's integration reports it."""
+def with_aliases_and_facets(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every output path also names the table it backs, as Spark's integration reports it, and
+    each run reports its own version of the output's schema and of its job's SQL: the datasets
+    and jobs are shared by many runs, so their facets are only right if the latest one wins."""
     out = []
     for event in events:
         event = json.loads(json.dumps(event))
+        version = event["eventTime"][11:16]  # differs per run (and between a run's events)
+        event["job"]["facets"] = {"sql": {"query": f"INSERT INTO t SELECT * FROM s -- {version}"}}
         for ds in event.get("outputs", []):
             ds["namespace"], ds["name"] = "s3a://lake/", f"/warehouse/{ds['name']}/"
             ds["facets"] = {
@@ -36,7 +40,8 @@ def with_symlinks(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
                             "type": "TABLE",
                         }
                     ]
-                }
+                },
+                "schema": {"fields": [{"name": "id", "type": "BIGINT", "description": f"as of {version}"}]},
             }
         out.append(event)
     return out
@@ -98,7 +103,7 @@ def fresh(settings: Settings, home: Path) -> Settings:
 def test_in_order_and_shuffled_with_duplicates_give_one_graph(
     settings: Settings, empty_graph: neo4j.Driver, tmp_path: Path
 ) -> None:
-    events = with_symlinks(workload(seed=3))
+    events = with_aliases_and_facets(workload(seed=3))
     rng = random.Random(5)
     shuffled = events + rng.sample(events, len(events) // 3)
     rng.shuffle(shuffled)
@@ -110,3 +115,9 @@ def test_in_order_and_shuffled_with_duplicates_give_one_graph(
     assert any(r.startswith("ALIAS_OF") for r in in_order["rels"])
     assert any(r.startswith("CHILD_OF") for r in in_order["rels"])
     assert reordered == in_order
+    # Shared jobs and datasets show the facets of their latest event, not of the last processed.
+    latest_sql = max(
+        (e["eventTime"], e["job"]["facets"]["sql"]["query"]) for e in events if e["job"]["name"] == "job_0"
+    )[1]
+    (job,) = [n for n in in_order["nodes"] if n.startswith("['Job']") and '"name": "job_0"' in n]
+    assert json.dumps(json.dumps({"query": latest_sql}, sort_keys=True)) in job

@@ -62,7 +62,10 @@ def test_start_and_complete_reach_neo4j(settings: Settings, empty_graph: neo4j.D
         # The sink may still be writing the rest of the batch; wait for the WROTE edge too.
         wait_for(
             lambda: empty_graph.execute_query("MATCH (:Run)-[w:WROTE]->() RETURN w").records,
-            60, "the WROTE edge", lambda: logs(tmp_path / "logs"), procs,
+            60,
+            "the WROTE edge",
+            lambda: logs(tmp_path / "logs"),
+            procs,
         )
 
     records, _, _ = empty_graph.execute_query(
@@ -117,10 +120,13 @@ def _consume_all(settings: Settings, topic: str, expect: int, timeout: float = 3
     found: list[dict[str, Any]] = []
     try:
         wait_for(
-            lambda: found.extend(
-                json.loads(m.value()) for m in consumer.consume(10, 1.0) if m.error() is None
-            ) or len(found) >= expect,
-            timeout, f"{expect} message(s) on {topic}", lambda: f"got {found}",
+            lambda: (
+                found.extend(json.loads(m.value()) for m in consumer.consume(10, 1.0) if m.error() is None)
+                or len(found) >= expect
+            ),
+            timeout,
+            f"{expect} message(s) on {topic}",
+            lambda: f"got {found}",
         )
     finally:
         consumer.close()
@@ -142,14 +148,24 @@ def test_a_restarted_processor_recovers_run_state_from_the_changelog(
         with running(settings, "process", log_dir=tmp_path / "first") as procs:
             with EventPublisher(settings.kafka_bootstrap, settings.events_topic) as publisher:
                 publisher.publish([run_event(run_id, "START", "2026-11-20T10:00:00Z")])
-            wait_for(lambda: [r for r in run_state() if r["state"] == "RUNNING"], 120, "the RUNNING run",
-                     lambda: logs(tmp_path / "first"), procs + sink)
+            wait_for(
+                lambda: [r for r in run_state() if r["state"] == "RUNNING"],
+                120,
+                "the RUNNING run",
+                lambda: logs(tmp_path / "first"),
+                procs + sink,
+            )
         # The first worker is gone; its successor only sees COMPLETE and must remember the START.
         with running(settings, "process", log_dir=tmp_path / "second") as procs:
             with EventPublisher(settings.kafka_bootstrap, settings.events_topic) as publisher:
                 publisher.publish([run_event(run_id, "COMPLETE", "2026-11-20T10:07:00Z")])
-            wait_for(lambda: [r for r in run_state() if r["state"] == "COMPLETED"], 120, "the COMPLETED run",
-                     lambda: logs(tmp_path / "second"), procs + sink)
+            wait_for(
+                lambda: [r for r in run_state() if r["state"] == "COMPLETED"],
+                120,
+                "the COMPLETED run",
+                lambda: logs(tmp_path / "second"),
+                procs + sink,
+            )
     (record,) = run_state()
     assert record["s"].to_native().isoformat() == "2026-11-20T10:00:00+00:00"  # from the recovered state
     assert record["e"].to_native().isoformat() == "2026-11-20T10:07:00+00:00"

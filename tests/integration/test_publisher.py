@@ -33,10 +33,16 @@ def test_events_are_keyed_like_the_openlineage_clients_and_arrive_intact(setting
     ensure_topics(settings.kafka_bootstrap, [settings.events_topic], 1)
     child = {
         "eventType": "START",
-        "run": {"runId": str(uuid.uuid4()), "facets": {"parent": {
-            "run": {"runId": str(uuid.uuid4())}, "job": {"namespace": "airflow", "name": "dag.task"},
-            "root": {"run": {"runId": str(uuid.uuid4())}, "job": {"namespace": "airflow", "name": "dag"}},
-        }}},
+        "run": {
+            "runId": str(uuid.uuid4()),
+            "facets": {
+                "parent": {
+                    "run": {"runId": str(uuid.uuid4())},
+                    "job": {"namespace": "airflow", "name": "dag.task"},
+                    "root": {"run": {"runId": str(uuid.uuid4())}, "job": {"namespace": "airflow", "name": "dag"}},
+                }
+            },
+        },
         "job": {"namespace": "spark", "name": "app.stage"},
         "name": "ünïcødé ✓",
     }
@@ -51,9 +57,7 @@ def test_events_are_keyed_like_the_openlineage_clients_and_arrive_intact(setting
 
 def test_an_undeliverable_event_is_reported_not_dropped(settings: Settings) -> None:
     ensure_topics(settings.kafka_bootstrap, [settings.events_topic], 1)
-    publisher = EventPublisher(
-        settings.kafka_bootstrap, settings.events_topic, {"message.timeout.ms": 3000}
-    )
+    publisher = EventPublisher(settings.kafka_bootstrap, settings.events_topic, {"message.timeout.ms": 3000})
     publisher.publish([{"eventType": "START", "job": {"namespace": "n", "name": "j"}, "pad": "x" * 20_000_000}])
     with pytest.raises(DeliveryFailed) as err:
         publisher.flush(timeout=30)

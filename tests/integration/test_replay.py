@@ -104,10 +104,24 @@ def test_without_validation_everything_is_sent_for_the_processor_to_dead_letter(
 def test_dead_letters_written_to_the_topic_are_read_back(settings: Settings) -> None:
     ensure_topics(settings.kafka_bootstrap, [settings.dlq_topic], settings.topic_partitions)
     producer = Producer({"bootstrap.servers": settings.kafka_bootstrap})
-    first = dead_letter(b"{oops", "not-json", "Expecting value", settings.events_topic, 1, 17,
-                        datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC))
-    second = dead_letter(b'{"eventType": "START"}', "schema-invalid", "run: Field required",
-                         settings.events_topic, 0, 3, datetime(2024, 5, 1, 12, 0, 1, tzinfo=UTC))
+    first = dead_letter(
+        b"{oops",
+        "not-json",
+        "Expecting value",
+        settings.events_topic,
+        1,
+        17,
+        datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC),
+    )
+    second = dead_letter(
+        b'{"eventType": "START"}',
+        "schema-invalid",
+        "run: Field required",
+        settings.events_topic,
+        0,
+        3,
+        datetime(2024, 5, 1, 12, 0, 1, tzinfo=UTC),
+    )
     producer.produce(settings.dlq_topic, value=first, partition=2)
     producer.produce(settings.dlq_topic, value=second, partition=0)
     assert producer.flush(30) == 0

@@ -20,8 +20,14 @@ def lineage(*args: str) -> subprocess.CompletedProcess[str]:
 
 def test_up_status_down_twice(tmp_path: Path) -> None:
     data = tmp_path / "stack"
-    ports = ["--kafka-port", str(free_port()), "--kafka-controller-port", str(free_port()),
-             "--neo4j-port", str(free_port())]
+    ports = [
+        "--kafka-port",
+        str(free_port()),
+        "--kafka-controller-port",
+        str(free_port()),
+        "--neo4j-port",
+        str(free_port()),
+    ]
     try:
         first = lineage("stack", "up", "--data-dir", str(data), *ports, "--json")
         assert first.returncode == 0, first.stderr

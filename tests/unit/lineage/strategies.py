@@ -74,9 +74,7 @@ def run_events(offsets: list[tzinfo] = OFFSETS) -> st.SearchStrategy[RunEvent]:
     )
 
 
-def arrivals(
-    data: st.DataObject, events: st.SearchStrategy[RunEvent]
-) -> tuple[list[RunEvent], list[RunEvent]]:
+def arrivals(data: st.DataObject, events: st.SearchStrategy[RunEvent]) -> tuple[list[RunEvent], list[RunEvent]]:
     """The events of a run, and one arrival of them: any order, with any duplicates."""
     originals = data.draw(st.lists(events, min_size=1, max_size=6), label="events")
     duplicates = data.draw(st.lists(st.sampled_from(originals), max_size=4), label="duplicates")

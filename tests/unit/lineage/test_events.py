@@ -44,12 +44,8 @@ def test_every_real_run_event_decodes(raw: bytes) -> None:
     assert event.job.key == JobKey(data["job"]["namespace"], data["job"]["name"])
     assert event.eventType == data.get("eventType")
     assert event.eventTime.tzinfo is not None
-    assert [d.key for d in event.inputs] == [
-        DatasetKey(d["namespace"], d["name"]) for d in data.get("inputs", [])
-    ]
-    assert [d.key for d in event.outputs] == [
-        DatasetKey(d["namespace"], d["name"]) for d in data.get("outputs", [])
-    ]
+    assert [d.key for d in event.inputs] == [DatasetKey(d["namespace"], d["name"]) for d in data.get("inputs", [])]
+    assert [d.key for d in event.outputs] == [DatasetKey(d["namespace"], d["name"]) for d in data.get("outputs", [])]
     # Facets, known or not, are kept as sent.
     assert event.run.facets == data["run"].get("facets", {})
     assert event.job.facets == data["job"].get("facets", {})

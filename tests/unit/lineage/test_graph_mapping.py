@@ -22,8 +22,22 @@ Mutations = list[NodeUpsert | EdgeUpsert]
 
 
 def nodes(mutations: Mutations, label: str) -> dict[tuple[str, ...], dict[str, Any]]:
+    """Per node, its properties and the values of its versioned properties other than facets."""
     return {
         tuple(m.node.key[k] for k in NODE_KEYS[label]): dict(m.props)
+        | {n: v.value for n, v in m.versioned.items() if not n.startswith("facet_")}
+        for m in mutations
+        if isinstance(m, NodeUpsert) and m.node.label == label
+    }
+
+
+def facets(mutations: Mutations, label: str) -> dict[tuple[str, ...], dict[str, Any]]:
+    """Per node, the facet versions it carries: name -> parsed value (None for a tombstone)."""
+    return {
+        tuple(m.node.key[k] for k in NODE_KEYS[label]): {
+            name.removeprefix("facet_"): None if v.value is None else json.loads(v.value)
+            for name, v in m.versioned.items()
+        }
         for m in mutations
         if isinstance(m, NodeUpsert) and m.node.label == label
     }
@@ -31,9 +45,7 @@ def nodes(mutations: Mutations, label: str) -> dict[tuple[str, ...], dict[str, A
 
 def edges(mutations: Mutations, rel_type: str) -> set[tuple[tuple[str, ...], tuple[str, ...]]]:
     return {
-        (m.start.sort_key(), m.end.sort_key())
-        for m in mutations
-        if isinstance(m, EdgeUpsert) and m.type == rel_type
+        (m.start.sort_key(), m.end.sort_key()) for m in mutations if isinstance(m, EdgeUpsert) and m.type == rel_type
     }
 
 
@@ -67,8 +79,7 @@ def full_mutations(full_event: dict[str, Any]) -> Mutations:
 
 
 def test_full_event_job_node_keeps_job_facets(full_event: dict[str, Any], full_mutations: Mutations) -> None:
-    job = nodes(full_mutations, "Job")[JOB[1:]]
-    assert json.loads(job["facets"]) == full_event["job"]["facets"]
+    assert facets(full_mutations, "Job")[JOB[1:]] == full_event["job"]["facets"]
 
 
 def test_full_event_run_node(full_event: dict[str, Any], full_mutations: Mutations) -> None:
@@ -80,7 +91,7 @@ def test_full_event_run_node(full_event: dict[str, Any], full_mutations: Mutatio
     assert run["nominalEndTime"] == "2020-12-17T04:00:00.001Z"
     assert run["errorMessage"] is None
     # No run facet is lost: nominalTime, parent and tags, whole.
-    assert json.loads(run["facets"]) == full_event["run"]["facets"]
+    assert facets(full_mutations, "Run")[(FULL_RUN_ID,)] == full_event["run"]["facets"]
 
 
 def test_full_event_relationships(full_mutations: Mutations) -> None:
@@ -124,9 +135,7 @@ ROOT_RUN = "6f2a2c1e-0000-4000-8000-0000000000aa"
 
 
 def _with_parent(parent: dict[str, Any]) -> Mutations:
-    return run_mutations(
-        fold([run_event("START", at(0), job=("ns", "child"), run_facets={"parent": parent})])
-    )
+    return run_mutations(fold([run_event("START", at(0), job=("ns", "child"), run_facets={"parent": parent})]))
 
 
 def test_parent_in_another_job_gives_child_of_and_part_of() -> None:
@@ -165,9 +174,7 @@ def test_no_parent_no_parent_links() -> None:
 
 
 def test_parent_run_id_is_keyed_like_the_parent_runs_own_events() -> None:
-    mutations = _with_parent(
-        {"run": {"runId": PARENT_RUN.upper()}, "job": {"namespace": "ns", "name": "dag"}}
-    )
+    mutations = _with_parent({"run": {"runId": PARENT_RUN.upper()}, "job": {"namespace": "ns", "name": "dag"}})
     parent_own = run_mutations(fold([run_event("START", at(0), run_id=PARENT_RUN.upper())]))
     (parent_key,) = nodes(parent_own, "Run")
     assert parent_key == (str(UUID(PARENT_RUN)),)
@@ -181,9 +188,7 @@ def test_failed_run_carries_error_message_and_end() -> None:
     merged = fold(
         [
             run_event("START", at(0)),
-            run_event(
-                "FAIL", at(30), run_facets={"errorMessage": {"message": "boom", "programmingLanguage": "py"}}
-            ),
+            run_event("FAIL", at(30), run_facets={"errorMessage": {"message": "boom", "programmingLanguage": "py"}}),
         ]
     )
     (run,) = nodes(run_mutations(merged), "Run").values()
@@ -200,43 +205,41 @@ def test_running_run_has_no_end_and_no_nominal_times() -> None:
     assert run["nominalStartTime"] is None
 
 
-def test_deleted_run_facet_is_not_in_the_facets_property() -> None:
+def test_deleted_run_facet_travels_as_a_tombstone() -> None:
     merged = fold(
         [
             run_event("START", at(0), run_facets={"a": {"v": 1}, "b": {"v": 2}}),
             run_event("COMPLETE", at(9), run_facets={"b": {"_deleted": True}}),
         ]
     )
-    (run,) = nodes(run_mutations(merged), "Run").values()
-    assert json.loads(run["facets"]) == {"a": {"v": 1}}
+    (run,) = facets(run_mutations(merged), "Run").values()
+    assert run == {"a": {"v": 1}, "b": None}
 
 
-def test_job_upsert_clears_facets_once_all_are_deleted() -> None:
+def test_job_facet_deleted_later_in_the_run_is_a_tombstone_stamped_with_the_deletion() -> None:
     merged = fold(
         [
             run_event("START", at(0), job_facets={"ownership": {"owners": [{"name": "team"}]}}),
             run_event("COMPLETE", at(9), job_facets={"ownership": {"_deleted": True}}),
         ]
     )
-    (job,) = nodes(run_mutations(merged), "Job").values()
-    assert "facets" in job
-    assert json.loads(job["facets"] or "{}") == {}
+    (job,) = (m for m in run_mutations(merged) if isinstance(m, NodeUpsert) and m.node.label == "Job")
+    assert job.versioned["facet_ownership"].value is None
+    assert job.versioned["facet_ownership"].stamp.startswith(
+        at(9).replace(tzinfo=None).isoformat(timespec="microseconds")
+    )
 
 
-def test_dataset_node_keeps_its_latest_facets() -> None:
-    facets = {"ownership": {"owners": [{"name": "team-a"}]}, "vendor": {"x": 1}}
-    merged = fold([run_event("START", at(0), inputs=[dataset("db", "t", facets)])])
-    (ds,) = nodes(run_mutations(merged), "Dataset").values()
-    assert json.loads(ds["facets"]) == facets
+def test_dataset_node_carries_its_latest_facets() -> None:
+    given_facets = {"ownership": {"owners": [{"name": "team-a"}]}, "vendor": {"x": 1}}
+    merged = fold([run_event("START", at(0), inputs=[dataset("db", "t", given_facets)])])
+    (ds,) = facets(run_mutations(merged), "Dataset").values()
+    assert ds == given_facets
 
 
 def test_datasets_in_inputs_and_outputs_are_emitted_in_key_order() -> None:
-    merged = fold(
-        [run_event("START", at(0), inputs=[dataset("db", "z"), dataset("db", "a"), dataset("alpha", "m")])]
-    )
-    reads = [
-        m.end.sort_key() for m in run_mutations(merged) if isinstance(m, EdgeUpsert) and m.type == "READ"
-    ]
+    merged = fold([run_event("START", at(0), inputs=[dataset("db", "z"), dataset("db", "a"), dataset("alpha", "m")])])
+    reads = [m.end.sort_key() for m in run_mutations(merged) if isinstance(m, EdgeUpsert) and m.type == "READ"]
     assert reads == [("Dataset", "alpha", "m"), ("Dataset", "db", "a"), ("Dataset", "db", "z")]
 
 
@@ -268,9 +271,7 @@ def test_same_instant_in_two_offsets_gives_one_graph() -> None:
         pytest.param({"nominalTime": "x"}, [], id="nominal-time-string"),
         pytest.param({"errorMessage": "boom"}, [], id="error-message-string"),
         pytest.param({"parent": {"run": "abc"}}, [], id="parent-run-string"),
-        pytest.param(
-            {"parent": {"job": {"namespace": "n", "name": 5}}}, [], id="parent-job-name-int"
-        ),
+        pytest.param({"parent": {"job": {"namespace": "n", "name": 5}}}, [], id="parent-job-name-int"),
         pytest.param({}, [dataset("db", "t", {"schema": [1]})], id="schema-list"),
         pytest.param(
             {},
@@ -290,5 +291,23 @@ def test_malformed_facets_are_rejected_or_mapped(run_facets: dict[str, Any], inp
 
 
 def test_a_run_without_job_facets_leaves_the_jobs_facets_alone() -> None:
-    (job,) = nodes(run_mutations(fold([run_event("COMPLETE", at(9))])), "Job").values()
-    assert "facets" not in job  # SET n += {} keeps what another run wrote
+    (job,) = run_mutations(fold([run_event("COMPLETE", at(9))]))[:1]
+    assert isinstance(job, NodeUpsert) and job.node.label == "Job"
+    assert job.props == {} and job.versioned == {}  # nothing for the sink to change
+
+
+def test_field_type_carries_the_stamp_of_the_schema_facet_that_lists_it() -> None:
+    def schema(kind: str) -> dict[str, Any]:
+        return {"schema": {"fields": [{"name": "id", "type": kind}]}}
+
+    merged = fold(
+        [
+            run_event("START", at(0), inputs=[dataset("db", "t", schema("INT"))]),
+            run_event("COMPLETE", at(9), inputs=[dataset("db", "t", schema("BIGINT"))]),
+        ]
+    )
+    mutations = run_mutations(merged)
+    (ds,) = (m for m in mutations if isinstance(m, NodeUpsert) and m.node.label == "Dataset")
+    (field,) = (m for m in mutations if isinstance(m, NodeUpsert) and m.node.label == "Field")
+    assert field.versioned["type"].value == "BIGINT"
+    assert field.versioned["type"].stamp == ds.versioned["facet_schema"].stamp

@@ -244,9 +244,7 @@ def test_an_older_write_arriving_late_does_not_resurrect_a_deleted_facet() -> No
 
 
 def test_live_facets_is_sorted_and_drops_tombstones() -> None:
-    merged = fold(
-        [run_event("START", at(0), run_facets={"b": {"v": 1}, "a": {"v": 2}, "c": {"_deleted": True}})]
-    )
+    merged = fold([run_event("START", at(0), run_facets={"b": {"v": 1}, "a": {"v": 2}, "c": {"_deleted": True}})])
     facets = live_facets(merged.run_facets)
     assert list(facets) == ["a", "b"]
     assert "c" in merged.run_facets  # the tombstone itself is kept, stamped, for later merges
@@ -255,9 +253,7 @@ def test_live_facets_is_sorted_and_drops_tombstones() -> None:
 def test_unknown_facets_are_kept_whole() -> None:
     odd = {"_producer": "p", "nested": {"deep": [1, {"x": None}]}, "n": 1.5}
     merged = fold([run_event("START", at(0), run_facets={"vendor_thing": odd})])
-    assert json.dumps(live_facets(merged.run_facets)["vendor_thing"], sort_keys=True) == json.dumps(
-        odd, sort_keys=True
-    )
+    assert json.dumps(live_facets(merged.run_facets)["vendor_thing"], sort_keys=True) == json.dumps(odd, sort_keys=True)
 
 
 # --- identity -----------------------------------------------------------------------------------

@@ -80,9 +80,7 @@ def test_dataset_event() -> None:
     [
         pytest.param({}, id="empty"),
         pytest.param({"eventType": "START", "run": {"runId": "x"}}, id="run-without-job"),
-        pytest.param(
-            {"eventType": "START", "run": {"runId": "x"}, "job": {"namespace": "ns"}}, id="run-no-name"
-        ),
+        pytest.param({"eventType": "START", "run": {"runId": "x"}, "job": {"namespace": "ns"}}, id="run-no-name"),
         pytest.param({"job": {"namespace": "ns", "name": ""}}, id="job-empty-name"),
         pytest.param({"dataset": {"name": "t"}}, id="dataset-no-namespace"),
         pytest.param({"job": "ns/j"}, id="job-not-an-object"),

@@ -40,9 +40,7 @@ def test_encode_decode_round_trip(mutation: NodeUpsert | EdgeUpsert) -> None:
 
 
 def test_decode_accepts_str() -> None:
-    assert (
-        decode_mutation(encode_mutation(EdgeUpsert(type="WROTE", start=RUN, end=DS)).decode()).type == "WROTE"
-    )
+    assert decode_mutation(encode_mutation(EdgeUpsert(type="WROTE", start=RUN, end=DS)).decode()).type == "WROTE"
 
 
 def _node_json(label: str, key: dict[str, str]) -> str:

@@ -35,9 +35,21 @@ def test_taken_port_is_named_with_what_to_do(taken_port: int) -> None:
 
 def test_cli_reports_a_taken_port_without_a_traceback(taken_port: int, tmp_path: Path) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "lineage_cli", "stack", "up", "--data-dir", str(tmp_path / "s"),
-         "--kafka-port", str(taken_port)],
-        capture_output=True, text=True, timeout=60, check=False,
+        [
+            sys.executable,
+            "-m",
+            "lineage_cli",
+            "stack",
+            "up",
+            "--data-dir",
+            str(tmp_path / "s"),
+            "--kafka-port",
+            str(taken_port),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert result.returncode == 1
     assert result.stderr.startswith("lineage: error: cannot start the stack")

@@ -96,7 +96,14 @@ def test_the_table_has_a_row_per_letter_and_a_count_per_reason() -> None:
     lines = format_dead_letters(letters).splitlines()
     assert lines[0].split() == ["time", "(UTC)", "reason", "source", "message", "preview"]
     assert lines[1].split() == [
-        "2024-01-02", "03:04:01", "not-json", "openlineage.events[2]@1", "not-json", "details", '{"a":', "1}",
+        "2024-01-02",
+        "03:04:01",
+        "not-json",
+        "openlineage.events[2]@1",
+        "not-json",
+        "details",
+        '{"a":',
+        "1}",
     ]
     assert lines[3].startswith("2024-01-02 03:04:03  schema-invalid  openlineage.events[2]@3")
     assert lines[-1] == "3 dead letters: schema-invalid 2, not-json 1"
@@ -143,8 +150,13 @@ class FakeMessage:
 class FakeConsumer:
     """A topic whose partitions hold ``logs``; ``arriving`` letters are appended once assigned."""
 
-    def __init__(self, logs: dict[int, list[bytes]], arriving: dict[int, list[bytes]] | None = None,
-                 low: int = 0, exists: bool = True) -> None:
+    def __init__(
+        self,
+        logs: dict[int, list[bytes]],
+        arriving: dict[int, list[bytes]] | None = None,
+        low: int = 0,
+        exists: bool = True,
+    ) -> None:
         self.logs, self.arriving, self.low, self.exists = logs, arriving or {}, low, exists
         self.config: dict[str, Any] = {}
         self.positions: dict[int, int] = {}
@@ -189,8 +201,11 @@ class FakeConsumer:
 
 def test_reads_every_partition_from_its_start_to_the_end_present_at_start_without_committing() -> None:
     fake = FakeConsumer(
-        {0: [letter(b"a", offset=0, second=1), letter(b"c", offset=1, second=3)],
-         1: [letter(b"b", offset=0, second=2)], 2: []},
+        {
+            0: [letter(b"a", offset=0, second=1), letter(b"c", offset=1, second=3)],
+            1: [letter(b"b", offset=0, second=2)],
+            2: [],
+        },
         arriving={1: [letter(b"late", second=9)]},  # written after the reader started: not waited for
         low=10,
     )
@@ -207,8 +222,10 @@ def test_reads_every_partition_from_its_start_to_the_end_present_at_start_withou
 
 def test_limit_takes_the_oldest_or_with_from_beginning_false_the_newest() -> None:
     def logs() -> dict[int, list[bytes]]:
-        return {0: [letter(b"0", second=0), letter(b"2", second=2), letter(b"4", second=4)],
-                1: [letter(b"1", second=1), letter(b"3", second=3)]}
+        return {
+            0: [letter(b"0", second=0), letter(b"2", second=2), letter(b"4", second=4)],
+            1: [letter(b"1", second=1), letter(b"3", second=3)],
+        }
 
     first = read_dead_letters("k:9092", "dlq", 2, 5, consumer_factory=FakeConsumer(logs()))
     assert [d.raw for d in first] == [b"0", b"1"]

@@ -46,8 +46,9 @@ def test_array_elements_are_re_serialised_compactly_with_their_index(tmp_path: P
 
 
 def test_an_empty_array_or_file_has_no_events(tmp_path: Path) -> None:
-    events = iter_events([write(tmp_path / "a.json", "[]"), write(tmp_path / "b.json", "\n \n"),
-                          write(tmp_path / "c.ndjson", "")])
+    events = iter_events(
+        [write(tmp_path / "a.json", "[]"), write(tmp_path / "b.json", "\n \n"), write(tmp_path / "c.ndjson", "")]
+    )
     assert list(events) == []
     assert events.stats.read == 3
 
@@ -133,8 +134,9 @@ def test_folders_are_walked_recursively_in_sorted_order_skipping_other_files(tmp
     assert [json.loads(i.raw)["n"] for i in got] == [0, 1, 2, 3, 4, 5]
     assert [i.origin for i in got][:2] == [f"{tmp_path / 'a.jsonl'}:1", str(tmp_path / "b" / "1.JSON")]
     assert (events.stats.read, events.stats.skipped) == (5, 2)
-    assert sorted(events.stats.skipped_examples) == sorted([str(tmp_path / "README.md"),
-                                                            str(tmp_path / "b" / "notes.txt")])
+    assert sorted(events.stats.skipped_examples) == sorted(
+        [str(tmp_path / "README.md"), str(tmp_path / "b" / "notes.txt")]
+    )
 
 
 def test_a_missing_path_is_an_unreadable_item(tmp_path: Path) -> None:

@@ -51,5 +51,11 @@ def test_invalid_events_and_templates_are_all_refused_with_a_reason() -> None:
     assert statuses == Counter({400: len(bad)})
     assert publisher.sent == []
     assert reasons["unresolved-placeholder"] >= 600
-    assert set(reasons) <= {"unresolved-placeholder", "schema-invalid", "bad-event-time", "missing-run-id",
-                            "bad-run-id", "not-an-event"}
+    assert set(reasons) <= {
+        "unresolved-placeholder",
+        "schema-invalid",
+        "bad-event-time",
+        "missing-run-id",
+        "bad-run-id",
+        "not-an-event",
+    }

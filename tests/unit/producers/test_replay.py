@@ -55,8 +55,14 @@ def test_valid_events_are_sent_in_batches_and_invalid_ones_rejected_with_origin(
     publisher = FakePublisher()
     summary = replay(iter_events([tmp_path]), publisher, batch_size=2)
 
-    assert publisher.sent == [VALID, VALID_2, VALID, VALID_2, VALID, json.dumps(json.loads(VALID),
-                                                                                 separators=(",", ":")).encode()]
+    assert publisher.sent == [
+        VALID,
+        VALID_2,
+        VALID,
+        VALID_2,
+        VALID,
+        json.dumps(json.loads(VALID), separators=(",", ":")).encode(),
+    ]
     assert [len(b) for b in publisher.batches] == [2, 2, 2]
     assert publisher.flushes == 1
     assert (summary.sent, summary.rejected, summary.failed) == (6, 2, 0)
@@ -116,9 +122,10 @@ def test_rejections_keep_a_few_examples_per_reason(monkeypatch: pytest.MonkeyPat
 
 
 def test_delivery_failures_are_counted_not_lost() -> None:
-    publisher = FakePublisher(errors=[("run:ns/job", "Broker: Message size too large"),
-                                      (None, "2 event(s) still queued after 60s")],
-                              failed=1 + 2)  # the refused one and the two still queued
+    publisher = FakePublisher(
+        errors=[("run:ns/job", "Broker: Message size too large"), (None, "2 event(s) still queued after 60s")],
+        failed=1 + 2,
+    )  # the refused one and the two still queued
     summary = replay([Item(VALID, f"a.ndjson:{i}") for i in range(1, 6)], publisher)
     assert (summary.sent, summary.failed, summary.exit_code) == (2, 3, 1)
     assert summary.failures[0] == "key run:ns/job: Broker: Message size too large"
@@ -191,8 +198,10 @@ def test_summary_for_people_and_for_json() -> None:
     assert data["sent"] == 7 and data["rejected"] == 3 and data["failed"] == 0
     assert data["rejected_by_reason"]["schema-invalid"] == {
         "count": 2,
-        "examples": [{"origin": "b.json#2", "message": "run.runId: Field required"},
-                     {"origin": "b.json#5", "message": "run.runId: Field required"}],
+        "examples": [
+            {"origin": "b.json#2", "message": "run.runId: Field required"},
+            {"origin": "b.json#5", "message": "run.runId: Field required"},
+        ],
     }
     assert (data["files_read"], data["files_skipped"], data["skipped_files"]) == (3, 1, ["notes.txt"])
     assert data["exit_code"] == 1

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from lineage.graph_model import DATETIME_PROPERTIES, NODE_KEYS, RELATIONSHIPS
-from lineage.mutations import EdgeUpsert, NodeUpsert, node, ref
+from lineage.mutations import EdgeUpsert, NodeUpsert, Versioned, node, ref
 from sinks import cypher
 from sinks.batches import plan
 
@@ -77,9 +77,26 @@ def test_the_last_upsert_of_a_key_wins() -> None:
     statements = plan([_job("a", owner="first"), _job("b", owner="other"), _job("a", owner="last")])
     ((_, rows),) = statements
     assert rows == [
-        {"key": {"namespace": "ns", "name": "a"}, "props": {"owner": "last"}},
-        {"key": {"namespace": "ns", "name": "b"}, "props": {"owner": "other"}},
+        {"key": {"namespace": "ns", "name": "a"}, "props": {"owner": "last"}, "versioned": []},
+        {"key": {"namespace": "ns", "name": "b"}, "props": {"owner": "other"}, "versioned": []},
     ]
+
+
+def test_versioned_properties_of_one_node_merge_per_name_the_greatest_stamp_winning() -> None:
+    def job(**versions: tuple[str, str | None]) -> NodeUpsert:
+        return NodeUpsert(node=JOB, versioned={n: Versioned(stamp=s, value=v) for n, (s, v) in versions.items()})
+
+    batch = [
+        job(sql=("2024-01-02|1|aa", '"new"'), owner=("2024-01-01|1|aa", '"x"')),
+        job(sql=("2024-01-01|1|bb", '"old"'), tags=("2024-01-01|0|cc", None)),
+    ]
+    for mutations in (batch, batch[::-1]):
+        ((_, (row,)),) = plan(mutations)
+        assert row["versioned"] == [
+            {"name": "owner", "stamp": "2024-01-01|1|aa", "value": '"x"'},
+            {"name": "sql", "stamp": "2024-01-02|1|aa", "value": '"new"'},
+            {"name": "tags", "stamp": "2024-01-01|0|cc", "value": None},
+        ]
 
 
 def test_the_last_edge_upsert_wins_and_distinct_edges_are_kept() -> None:
@@ -184,9 +201,7 @@ def test_edge_statement_is_constant_and_uses_only_model_labels(rel_type: str) ->
 
 
 def test_every_label_and_type_in_any_statement_comes_from_the_graph_model() -> None:
-    texts = [cypher.merge_nodes(label) for label in NODE_KEYS] + [
-        cypher.merge_edges(t) for t in RELATIONSHIPS
-    ]
+    texts = [cypher.merge_nodes(label) for label in NODE_KEYS] + [cypher.merge_edges(t) for t in RELATIONSHIPS]
     labels = {label for text in texts for _, label, _ in NODE_PATTERN.findall(text)}
     types = {t for text in texts for _, t in REL_PATTERN.findall(text)}
     assert labels == set(NODE_KEYS)

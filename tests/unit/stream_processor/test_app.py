@@ -64,7 +64,9 @@ def sent(topic: Any) -> list[tuple[bytes, bytes]]:
 
 
 def test_route_rekeys_valid_events_by_run_id_and_dead_letters_the_rest(processor: Processor) -> None:
-    processor.app.loop.run_until_complete(_test_route_rekeys_valid_events_by_run_id_and_dead_letters_the_rest(processor))
+    processor.app.loop.run_until_complete(
+        _test_route_rekeys_valid_events_by_run_id_and_dead_letters_the_rest(processor)
+    )
 
 
 async def _test_route_rekeys_valid_events_by_run_id_and_dead_letters_the_rest(processor: Processor) -> None:
