@@ -89,8 +89,7 @@ def main() -> None:
 
         def process(raw: bytes = raw) -> None:
             route(raw)
-            _, mutations = apply(None, raw)
-            for m in mutations:
+            for m in apply(None, raw).mutations:
                 encode_mutation(m)
 
         processed = rate(process)

@@ -20,7 +20,6 @@ from lineage.events import DatasetEvent, JobEvent
 from lineage.graph_model import FACET_PREFIX, RelType
 from lineage.merge import DatasetState, FacetMap, MergedRun, live_facets, stamp_facets, stamped_datasets
 from lineage.mutations import EdgeUpsert, NodeRef, NodeUpsert, Versioned, ref
-from lineage.naming import normalize
 
 Mutations = list[NodeUpsert | EdgeUpsert]
 
@@ -97,60 +96,26 @@ def _dataset_ref(ds: DatasetState) -> NodeRef:
 
 
 def _dataset_mutations(ds: DatasetState) -> Mutations:
-    facets = live_facets(ds.facets)
-    out: Mutations = [NodeUpsert(node=_dataset_ref(ds), versioned=facet_versions(ds.facets))]
-    fields = _as_list(_as_dict(facets.get("schema")).get("fields"))
-    # A field's type and description are as the latest schema facet of the dataset says: they
-    # carry that facet's stamp. Fields a later schema no longer lists are kept (HAS_FIELD edges
-    # accumulate, like a run's inputs).
-    stamp = ds.facets["schema"].stamp if fields else ""
-    for field in (f for f in fields if isinstance(f, dict) and _as_str(f.get("name"))):
-        field_node = NodeUpsert(
-            node=ref("Field", namespace=ds.namespace, name=ds.name, field=str(field["name"])),
-            versioned={
-                "type": Versioned(stamp=stamp, value=_as_str(field.get("type"))),
-                "description": Versioned(stamp=stamp, value=_as_str(field.get("description"))),
-            },
-        )
-        out.append(field_node)
-        out.append(EdgeUpsert(type="HAS_FIELD", start=_dataset_ref(ds), end=field_node.node))
-    out.extend(_alias_mutations(ds, facets))
-    return out
-
-
-def _alias_mutations(ds: DatasetState, facets: dict[str, Any]) -> Mutations:
-    """ALIAS_OF edges from the facets that say two identities are one dataset.
-
-    ``symlinks``: this dataset (often a path) is an alias of each identifier (often the table it
-    backs). ``lifecycleStateChange`` RENAME: the previous identifier is an alias of this, the new
-    name. Edges only accumulate, so an alias that arrives late still joins the two identities.
-    """
     this = _dataset_ref(ds)
-    pairs: list[tuple[NodeRef, NodeRef]] = []
-    for ident in _as_list(_as_dict(facets.get("symlinks")).get("identifiers")):
-        other = _identity(ident)
-        if other is not None and other != this:
-            pairs.append((this, other))
-    change = _as_dict(facets.get("lifecycleStateChange"))
-    if change.get("lifecycleStateChange") == "RENAME":
-        previous = _identity(change.get("previousIdentifier"))
-        if previous is not None and previous != this:
-            pairs.append((previous, this))
-    out: Mutations = []
-    unique = {(a.sort_key(), c.sort_key()): (a, c) for a, c in pairs}
-    for alias, canonical in (unique[k] for k in sorted(unique)):
+    out: Mutations = [NodeUpsert(node=this, versioned=facet_versions(ds.facets))]
+    # Every field a schema version listed, typed as the latest version that listed it says.
+    # Fields a later schema no longer lists are kept (HAS_FIELD edges accumulate, like inputs).
+    for name, field in sorted(ds.fields.items()):
+        value = field.value or {}
+        field_ref = ref("Field", namespace=ds.namespace, name=ds.name, field=name)
+        versioned = {prop: Versioned(stamp=field.stamp, value=value.get(prop)) for prop in ("type", "description")}
+        out += [
+            NodeUpsert(node=field_ref, versioned=versioned),
+            EdgeUpsert(type="HAS_FIELD", start=this, end=field_ref),
+        ]
+    # ALIAS_OF edges from symlinks and RENAMEs (``naming.declared_aliases``); they only
+    # accumulate, so an alias that arrives late still joins the two identities.
+    for alias_ns, alias_name, canonical_ns, canonical_name in ds.aliases:
+        alias = ref("Dataset", namespace=alias_ns, name=alias_name)
+        canonical = ref("Dataset", namespace=canonical_ns, name=canonical_name)
         other = canonical if alias == this else alias
         out += [NodeUpsert(node=other), EdgeUpsert(type="ALIAS_OF", start=alias, end=canonical)]
     return out
-
-
-def _identity(value: Any) -> NodeRef | None:
-    ident = _as_dict(value)
-    namespace, name = _as_str(ident.get("namespace")), _as_str(ident.get("name"))
-    if not namespace or not name:
-        return None
-    key = normalize(namespace, name)
-    return ref("Dataset", namespace=key.namespace, name=key.name)
 
 
 def _parent_mutations(run_ref: NodeRef, job_ref: NodeRef, parent: Any) -> Mutations:
@@ -177,10 +142,6 @@ def facet_versions(facets: FacetMap) -> dict[str, Versioned]:
 
 def _as_dict(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
-
-
-def _as_list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []
 
 
 def _as_str(value: Any) -> str | None:

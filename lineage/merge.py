@@ -11,7 +11,10 @@ Rules (DESIGN.md section 3):
 - a facet with the same name replaces the older one whole: the latest eventTime wins, ties go to
   the higher event-type rank, then to the larger digest of the canonical JSON, never to arrival
   order (``StampedFacet.stamp``; the sink applies the same order across runs);
-  ``{"_deleted": true}`` is a stamped tombstone, so a later re-add or an older write both resolve.
+  ``{"_deleted": true}`` is a stamped tombstone, so a later re-add or an older write both resolve;
+- what a dataset's facets say about other graph elements accumulates over every version seen, so
+  it does not depend on which version happened to be current when: the schema fields it ever
+  listed (each with its latest type and description) and the aliases it ever declared.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from lineage.events import Dataset, RunEvent
 from lineage.keys import DatasetKey, JobKey
+from lineage.naming import declared_aliases
 from lineage.run_state import RunState
 
 EVENT_TYPE_RANK = {"OTHER": 0, "START": 1, "RUNNING": 2, "COMPLETE": 3, "ABORT": 4, "FAIL": 5}
@@ -62,12 +66,19 @@ class StampedFacet(BaseModel):
 FacetMap = dict[str, StampedFacet]
 
 
+Alias = tuple[str, str, str, str]  # alias namespace, alias name, canonical namespace, canonical name
+
+
 class DatasetState(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     namespace: str
     name: str
     facets: FacetMap = Field(default_factory=dict)
+    # Every field any schema version listed: name -> {"type", "description"}, latest version wins.
+    fields: FacetMap = Field(default_factory=dict)
+    # Every (alias, canonical) pair any version declared, sorted.
+    aliases: tuple[Alias, ...] = ()
 
     @property
     def key(self) -> DatasetKey:
@@ -162,7 +173,15 @@ def stamped_datasets(datasets: Sequence[Dataset], stamp: tuple[datetime, int]) -
     out: dict[str, DatasetState] = {}
     for ds in datasets:
         key = ds.key
-        state = DatasetState(namespace=key.namespace, name=key.name, facets=stamp_facets(ds.facets, stamp))
+        state = DatasetState(
+            namespace=key.namespace,
+            name=key.name,
+            facets=stamp_facets(ds.facets, stamp),
+            fields=stamp_facets(_schema_fields(ds.facets), stamp),
+            aliases=tuple(
+                sorted((a.namespace, a.name, c.namespace, c.name) for a, c in declared_aliases(key, ds.facets))
+            ),
+        )
         ident = dataset_id(key)
         out[ident] = _merge_dataset(out[ident], state) if ident in out else state
     return out
@@ -190,7 +209,33 @@ def _merge_facets(a: FacetMap, b: FacetMap) -> FacetMap:
 
 
 def _merge_dataset(a: DatasetState, b: DatasetState) -> DatasetState:
-    return DatasetState(namespace=a.namespace, name=a.name, facets=_merge_facets(a.facets, b.facets))
+    return DatasetState(
+        namespace=a.namespace,
+        name=a.name,
+        facets=_merge_facets(a.facets, b.facets),
+        fields=_merge_facets(a.fields, b.fields),
+        aliases=tuple(sorted(set(a.aliases) | set(b.aliases))) if b.aliases else a.aliases,
+    )
+
+
+def _schema_fields(facets: dict[str, Any]) -> dict[str, dict[str, str | None]]:
+    """The fields a schema facet lists, by name (a malformed schema lists none)."""
+    schema = facets.get("schema")
+    listed = schema.get("fields") if isinstance(schema, dict) else None
+    out = {}
+    for field in listed if isinstance(listed, list) else []:
+        if isinstance(field, dict) and isinstance(field.get("name"), str) and field["name"]:
+            out[field["name"]] = {"type": _text(field.get("type")), "description": _text(field.get("description"))}
+    return out
+
+
+def _text(value: Any) -> str | None:
+    """Scalars as text (a numeric type name is still a name); objects and lists are not text."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    return None
 
 
 def _merge_datasets(a: dict[str, DatasetState], b: dict[str, DatasetState]) -> dict[str, DatasetState]:

@@ -25,6 +25,8 @@ Anything that does not parse as ``scheme://authority`` (``bigquery``, ``file``, 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from typing import Any
 
 from lineage.keys import DatasetKey
 
@@ -84,3 +86,34 @@ def _authority(scheme: str, authority: str) -> str:
 def _path(name: str) -> str:
     collapsed = re.sub(r"/{2,}", "/", name)
     return collapsed.rstrip("/") if collapsed != "/" else collapsed
+
+
+def declared_aliases(key: DatasetKey, facets: Mapping[str, Any]) -> set[tuple[DatasetKey, DatasetKey]]:
+    """(alias, canonical) pairs a dataset's facets declare, identities normalised.
+
+    ``symlinks``: this dataset (often a path) is an alias of each identifier (often the table it
+    backs). ``lifecycleStateChange`` RENAME: the previous identifier is an alias of this, the new
+    name. Malformed entries are ignored.
+    """
+    pairs: set[tuple[DatasetKey, DatasetKey]] = set()
+    symlinks = facets.get("symlinks")
+    identifiers = symlinks.get("identifiers") if isinstance(symlinks, dict) else None
+    for ident in identifiers if isinstance(identifiers, list) else []:
+        other = _identity(ident)
+        if other is not None and other != key:
+            pairs.add((key, other))
+    change = facets.get("lifecycleStateChange")
+    if isinstance(change, dict) and change.get("lifecycleStateChange") == "RENAME":
+        previous = _identity(change.get("previousIdentifier"))
+        if previous is not None and previous != key:
+            pairs.add((previous, key))
+    return pairs
+
+
+def _identity(value: Any) -> DatasetKey | None:
+    if not isinstance(value, dict):
+        return None
+    namespace, name = value.get("namespace"), value.get("name")
+    if not isinstance(namespace, str) or not isinstance(name, str) or not namespace.strip() or not name.strip():
+        return None
+    return normalize(namespace, name)

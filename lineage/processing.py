@@ -3,20 +3,31 @@
 ``route``: decode and validate raw bytes; say where they go (the runs topic, keyed by the entity
 the event is about, or the dead-letter topic with a reason). ``apply``: fold a run event into
 the stored state of its run, or map a static DatasetEvent/JobEvent, and return the graph
-mutations.
+mutations to emit.
+
+Change-only output: a run event emits only the mutations that differ from what the run's
+previous state already emitted, so a duplicate or a replayed event emits nothing. The stored
+state remembers the highest offset (on the runs topic) of an event that changed it. An event at
+or below that offset is a redelivery after a crash or a rebalance: its state may have been saved
+while its mutations never reached Kafka, so it emits the run's full state again (mutations are
+idempotent upserts, so emitting twice is harmless; emitting nothing could lose them). A
+redelivered event can also be one that was skipped the first time (Faust may drop fetched
+messages at a rebalance and deliver them again from the committed offset), so it is merged and
+stored like any other.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from lineage.events import AnyEvent, DatasetEvent, InvalidEvent, JobEvent, RunEvent, decode_event
 from lineage.graph_mapping import dataset_event_mutations, job_event_mutations, run_mutations
 from lineage.merge import MergedRun, merge_event
-from lineage.mutations import EdgeUpsert, NodeUpsert
+from lineage.mutations import EdgeUpsert, NodeUpsert, encode_mutation
 
 StoredRun = dict[str, Any]
+Mutations = list[NodeUpsert | EdgeUpsert]
 
 
 @dataclass(frozen=True)
@@ -28,6 +39,19 @@ class Routed:
 class Rejected:
     reason: str
     message: str
+
+
+@dataclass(frozen=True)
+class Applied:
+    """What one event did: the state to store (None: leave it as it is) and what to emit.
+
+    ``redelivered``: the event had been applied before, so ``mutations`` is the full state and
+    must be sent whatever a cache of sent mutations says.
+    """
+
+    stored: StoredRun | None
+    mutations: Mutations = field(default_factory=list)
+    redelivered: bool = False
 
 
 def entity_key(event: AnyEvent) -> bytes:
@@ -47,16 +71,49 @@ def route(raw: bytes, max_bytes: int | None = None) -> Routed | Rejected:
     return Routed(entity_key(event))
 
 
-def apply(stored: StoredRun | None, raw: bytes) -> tuple[StoredRun | None, list[NodeUpsert | EdgeUpsert]]:
-    """New stored state (None: nothing to store) and the graph mutations, after one event.
+def apply(stored: StoredRun | None, raw: bytes, offset: int | None = None) -> Applied:
+    """Fold one event (read at ``offset`` of the runs topic, if known) into its run's state.
 
     Raises InvalidEvent if ``raw`` is not a valid event (``route`` lets only valid ones through).
     """
     event = decode_event(raw)
     if isinstance(event, DatasetEvent):
-        return None, dataset_event_mutations(event)
+        return Applied(None, dataset_event_mutations(event))
     if isinstance(event, JobEvent):
-        return None, job_event_mutations(event)
-    current = MergedRun.model_validate(stored) if stored is not None else None
+        return Applied(None, job_event_mutations(event))
+    current, last_offset = _load(stored)
     merged = merge_event(current, event)
-    return merged.model_dump(mode="json"), run_mutations(merged)
+    changed = merged != current
+    if current is not None and offset is not None and last_offset is not None and offset <= last_offset:
+        return Applied(_dump(merged, last_offset) if changed else None, run_mutations(merged), redelivered=True)
+    if not changed:
+        return Applied(None)
+    return Applied(_dump(merged, offset), changed_mutations(current, merged))
+
+
+def changed_mutations(before: MergedRun | None, after: MergedRun) -> Mutations:
+    """The mutations of ``after`` that ``before`` did not already emit, in emission order."""
+    new = run_mutations(after)
+    if before is None:
+        return new
+    old = {encode_mutation(m) for m in run_mutations(before)}
+    return [m for m in new if encode_mutation(m) not in old]
+
+
+def stored_run(stored: StoredRun) -> MergedRun:
+    """The merged run inside a stored state."""
+    run, _ = _load(stored)
+    assert run is not None
+    return run
+
+
+def _load(stored: StoredRun | None) -> tuple[MergedRun | None, int | None]:
+    if stored is None:
+        return None, None
+    if "run" not in stored:  # stored before offsets were kept: a bare merged run
+        return MergedRun.model_validate(stored), None
+    return MergedRun.model_validate(stored["run"]), stored.get("offset")
+
+
+def _dump(run: MergedRun, offset: int | None) -> StoredRun:
+    return {"run": run.model_dump(mode="json"), "offset": offset}

@@ -21,6 +21,7 @@ DEFAULT_NEO4J_BOLT_PORT = 7687
 
 NEO4J_SCHEMES = frozenset({"bolt", "bolt+s", "bolt+ssc", "neo4j", "neo4j+s", "neo4j+ssc"})
 KAFKA_NAME = re.compile(r"[a-zA-Z0-9._-]{1,249}")
+PROCESSOR_STORES = ("rocksdb://", "memory://")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
@@ -41,7 +42,9 @@ class Settings(BaseModel):
 
     processor_group: str = "lineage-processor"
     sink_group: str = "lineage-sink"
-    processor_store: str = "memory://"
+    # Where a processor worker keeps its run state: on disk (RocksDB, under <home>/processor),
+    # so memory stays bounded however many runs there are; the Kafka changelog is the backup.
+    processor_store: str = "rocksdb://"
     # How long a worker that died without leaving (SIGKILL, lost host) keeps its partitions
     # before the group gives them to the others. Shorter: faster take-over; longer: fewer
     # needless rebalances on slow networks.
@@ -76,6 +79,13 @@ class Settings(BaseModel):
     def _kafka_name(cls, value: str) -> str:
         if not KAFKA_NAME.fullmatch(value):
             raise ValueError(f"{value!r} is not a valid Kafka name: use 1-249 of a-z A-Z 0-9 . _ -")
+        return value
+
+    @field_validator("processor_store")
+    @classmethod
+    def _store(cls, value: str) -> str:
+        if value not in PROCESSOR_STORES:
+            raise ValueError(f"{value!r} is not a processor store; use {' or '.join(PROCESSOR_STORES)}")
         return value
 
     @field_validator("log_level")

@@ -7,8 +7,9 @@ processor correct whatever key or partition an integration chose: every event of
 the run's state on one partition of one worker.
 
 ``merge`` reads the runs topic, folds each run event into the run's state (a changelogged
-table, co-partitioned with the runs topic), maps static events directly, and sends the graph
-mutations to ``lineage.graph``.
+table, co-partitioned with the runs topic), maps static events directly, and sends to
+``lineage.graph`` the graph mutations that changed (``lineage.processing``), minus those this
+worker recently sent already (``recently_sent``).
 Offsets are committed only after the producer flushed (Faust does this), so a crash means
 redelivery, which the idempotent merge and mutations absorb. An event that fails in a way the
 core did not foresee is dead-lettered with reason ``processing-error``; the worker carries on.
@@ -27,11 +28,14 @@ from lineage.events import InvalidEvent
 from lineage.mutations import encode_mutation
 from lineage.processing import Rejected, apply, route
 from lineage.settings import Settings
+from stream_processor.recently_sent import RecentlySent
 
 logger = logging.getLogger(__name__)
 
 ROUTE_BATCH = 500
 ROUTE_WITHIN_SECONDS = 0.2
+# Mutations remembered per worker so that one shared by many runs is sent once (~100 bytes each).
+RECENTLY_SENT_CAPACITY = 100_000
 
 
 @dataclass(frozen=True)
@@ -99,6 +103,12 @@ def create_app(settings: Settings) -> Processor:
                 else:
                     await runs.send(key=routed.key, value=event.value)
 
+    recently_sent = RecentlySent(RECENTLY_SENT_CAPACITY)
+
+    @app.on_partitions_revoked.connect
+    async def forget_sent(app: faust.App, /, *args: Any, signal: Any, **kwargs: Any) -> None:
+        recently_sent.forget()  # see stream_processor.recently_sent
+
     @app.agent(runs, name="merge")
     async def merge_agent(stream: faust.StreamT) -> None:
         # One event at a time: table writes go to the changelog partition of the event being
@@ -106,7 +116,7 @@ def create_app(settings: Settings) -> Processor:
         async for event in stream.events():
             key = event.key
             try:
-                stored, mutations = apply(run_table.get(key), event.value)
+                applied = apply(run_table.get(key), event.value, event.message.offset)
             except InvalidEvent as exc:
                 await reject(event, exc.reason, exc.message)
                 continue
@@ -114,10 +124,12 @@ def create_app(settings: Settings) -> Processor:
                 logger.exception("processing failed run=%s", key)
                 await reject(event, "processing-error", f"{type(exc).__name__}: {exc}")
                 continue
-            if stored is not None:
-                run_table[key] = stored
-            for mutation in mutations:
-                await graph.send(key=mutation.message_key().encode(), value=encode_mutation(mutation))
+            if applied.stored is not None:
+                run_table[key] = applied.stored
+            for mutation in applied.mutations:
+                mkey, value = mutation.message_key().encode(), encode_mutation(mutation)
+                if recently_sent.first_time(mkey, value) or applied.redelivered:
+                    await graph.send(key=mkey, value=value)
 
     return Processor(app, route_agent, merge_agent, events, dlq, runs, graph, run_table)
 

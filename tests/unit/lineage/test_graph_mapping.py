@@ -296,18 +296,21 @@ def test_a_run_without_job_facets_leaves_the_jobs_facets_alone() -> None:
     assert job.props == {} and job.versioned == {}  # nothing for the sink to change
 
 
-def test_field_type_carries_the_stamp_of_the_schema_facet_that_lists_it() -> None:
-    def schema(kind: str) -> dict[str, Any]:
-        return {"schema": {"fields": [{"name": "id", "type": kind}]}}
+def test_fields_accumulate_over_schema_versions_each_typed_by_its_latest_version() -> None:
+    def schema(*fields: tuple[str, str]) -> dict[str, Any]:
+        return {"schema": {"fields": [{"name": n, "type": t} for n, t in fields]}}
 
-    merged = fold(
-        [
-            run_event("START", at(0), inputs=[dataset("db", "t", schema("INT"))]),
-            run_event("COMPLETE", at(9), inputs=[dataset("db", "t", schema("BIGINT"))]),
-        ]
-    )
-    mutations = run_mutations(merged)
-    (ds,) = (m for m in mutations if isinstance(m, NodeUpsert) and m.node.label == "Dataset")
-    (field,) = (m for m in mutations if isinstance(m, NodeUpsert) and m.node.label == "Field")
-    assert field.versioned["type"].value == "BIGINT"
-    assert field.versioned["type"].stamp == ds.versioned["facet_schema"].stamp
+    events = [
+        run_event("START", at(0), inputs=[dataset("db", "t", schema(("id", "INT"), ("email", "STRING")))]),
+        run_event("COMPLETE", at(9), inputs=[dataset("db", "t", schema(("id", "BIGINT")))]),
+        run_event("OTHER", at(20), inputs=[dataset("db", "t", {"schema": {"_deleted": True}})]),
+    ]
+    expected = {
+        ("db", "t", "id"): {"type": "BIGINT", "description": None},
+        ("db", "t", "email"): {"type": "STRING", "description": None},
+    }
+    for order in (events, events[::-1], [events[2], events[0], events[1]]):
+        mutations = run_mutations(fold(order))
+        assert nodes(mutations, "Field") == expected
+        assert facets(mutations, "Dataset")[("db", "t")] == {"schema": None}  # the facet itself is deleted
+        assert len(edges(mutations, "HAS_FIELD")) == 2

@@ -136,3 +136,10 @@ def test_malformed_values_are_named_with_the_fix(variable: str, value: str, says
     with pytest.raises(SettingsError) as err:
         Settings.from_env({variable: value})
     assert f"{variable}: {value!r} {says}" in str(err.value)
+
+
+def test_processor_store_defaults_to_rocksdb_and_refuses_unknown_stores() -> None:
+    assert Settings.from_env({}).processor_store == "rocksdb://"
+    assert Settings.from_env({"LINEAGE_PROCESSOR_STORE": "memory://"}).processor_store == "memory://"
+    with pytest.raises(SettingsError, match="LINEAGE_PROCESSOR_STORE: 'redis://' is not a processor store"):
+        Settings.from_env({"LINEAGE_PROCESSOR_STORE": "redis://"})

@@ -104,7 +104,77 @@ async def _test_merge_emits_the_merged_run_whatever_the_order(processor: Process
     assert runs[-1].props["startedAt"] == "2026-11-20T10:00:00+00:00"
     assert runs[-1].props["endedAt"] == "2026-11-20T10:05:00+00:00"
     stored = processor.run_table[run_id]
-    assert stored["state"] == "COMPLETED"
+    assert stored["run"]["state"] == "COMPLETED"
+    assert stored["offset"] == 1  # the offset of the last event that changed the run
+
+
+def graph_messages(processor: Processor) -> list[tuple[bytes, bytes]]:
+    return sent(processor.graph)
+
+
+def test_duplicates_emit_nothing_and_a_redelivery_emits_the_full_state(processor: Processor) -> None:
+    processor.app.loop.run_until_complete(
+        _test_duplicates_emit_nothing_and_a_redelivery_emits_the_full_state(processor)
+    )
+
+
+async def _test_duplicates_emit_nothing_and_a_redelivery_emits_the_full_state(processor: Processor) -> None:
+    run_id = EVENT["run"]["runId"].encode()
+    start = raw("START", "2026-11-20T10:00:00Z")
+    async with processor.merge.test_context() as agent:
+        await agent.put(start, key=run_id)  # offset 0
+        first = list(graph_messages(processor))
+        await agent.put(start, key=run_id)  # offset 1: the integration sent it twice
+        await agent.put(start, key=run_id)  # offset 2: and a replay sent it again
+        assert graph_messages(processor) == first
+
+        complete = raw("COMPLETE", "2026-11-20T10:05:00Z")
+        await agent.put(complete, key=run_id)  # offset 3
+        changed = [decode_mutation(v) for _, v in graph_messages(processor)[len(first) :]]
+        # Only what COMPLETE changed: the run's state and its edges, no longer provisional.
+        assert {(m.op, m.node.label if m.op == "node" else m.type) for m in changed} == {
+            ("node", "Run"),
+            ("edge", "READ"),
+            ("edge", "WROTE"),
+        }
+        before = len(graph_messages(processor))
+        agent.sent_offset = 3  # Kafka delivers offset 3 again (a crash before the commit)
+        await agent.put(complete, key=run_id)
+        again = [decode_mutation(v) for _, v in graph_messages(processor)[before:]]
+        # The whole run, sent even though this worker sent the same upserts before.
+        assert len(again) == len(first)
+        assert {(m.op, m.node.label if m.op == "node" else m.type) for m in again} >= {
+            ("node", "Job"),
+            ("node", "Dataset"),
+        }
+
+
+def test_a_node_many_runs_share_is_sent_once_until_partitions_are_revoked(processor: Processor) -> None:
+    processor.app.loop.run_until_complete(
+        _test_a_node_many_runs_share_is_sent_once_until_partitions_are_revoked(processor)
+    )
+
+
+async def _test_a_node_many_runs_share_is_sent_once_until_partitions_are_revoked(processor: Processor) -> None:
+    def dataset_upserts() -> int:
+        return sum(1 for key, _ in graph_messages(processor) if key == b"Dataset:db:src")
+
+    async def run(i: int) -> None:
+        run_id = str(uuid.UUID(int=i, version=4))
+        await agent.put(
+            json.dumps(EVENT | {"eventType": "START", "run": {"runId": run_id}}).encode(), key=run_id.encode()
+        )
+
+    async with processor.merge.test_context() as agent:
+        for i in range(5):
+            await run(i)
+        assert dataset_upserts() == 1
+        assert (
+            len([k for k, _ in graph_messages(processor) if k.startswith(b"Run:")]) == 5 * 4
+        )  # node, INSTANCE_OF, READ, WROTE
+        await processor.app.on_partitions_revoked.send(set())
+        await run(5)
+        assert dataset_upserts() == 2
 
 
 def test_merge_dead_letters_what_it_cannot_process_and_carries_on(processor: Processor) -> None:
