@@ -19,36 +19,59 @@ from uuid import UUID
 from lineage.events import DatasetEvent, JobEvent
 from lineage.graph_model import FACET_PREFIX, RelType
 from lineage.merge import DatasetState, FacetMap, MergedRun, live_facets, stamp_facets, stamped_datasets
-from lineage.mutations import EdgeUpsert, NodeRef, NodeUpsert, Versioned, ref
+from lineage.mutations import EdgeUpsert, NodeRef, NodeUpsert, Versioned, encode_mutation, ref
 
 Mutations = list[NodeUpsert | EdgeUpsert]
 
 
-def run_mutations(run: MergedRun) -> Mutations:
-    """Job, Run, datasets, schema fields and parent links of one merged run."""
+def run_mutations(run: MergedRun, before: MergedRun | None = None) -> Mutations:
+    """Job, Run, datasets, schema fields and parent links of one merged run.
+
+    With ``before`` (an earlier state of the same run), only what differs from what ``before``
+    maps to: the change-only output. A dataset whose state and edge did not change is skipped
+    without being mapped, which is most of the work for a run with wide schemas.
+    """
+    head = _head_mutations(run)
+    if before is None:
+        out = head
+    else:
+        old_head = {encode_mutation(m) for m in _head_mutations(before)}
+        out = [m for m in head if encode_mutation(m) not in old_head]
     run_ref = ref("Run", runId=str(run.run_id))
-    job_ref = ref("Job", namespace=run.job_namespace, name=run.job_name)
-    run_facets = live_facets(run.run_facets)
-    out: Mutations = [
-        NodeUpsert(node=job_ref, versioned=facet_versions(run.job_facets)),
-        NodeUpsert(node=run_ref, props=_run_props(run, run_facets), versioned=facet_versions(run.run_facets)),
-        EdgeUpsert(type="INSTANCE_OF", start=run_ref, end=job_ref),
-    ]
-    relations: tuple[tuple[RelType, dict[str, DatasetState]], ...] = (
-        ("READ", run.inputs),
-        ("WROTE", run.outputs),
+    provisional = _provisional(run)
+    relations: tuple[tuple[RelType, dict[str, DatasetState], dict[str, DatasetState]], ...] = (
+        ("READ", run.inputs, before.inputs if before else {}),
+        ("WROTE", run.outputs, before.outputs if before else {}),
     )
-    # Lineage shows at once, on START/RUNNING; for a batch job it is provisional until the run
-    # ends (its inputs and outputs may still grow). A streaming job's edges never wait.
-    provisional = not run.state.is_done() and not _is_streaming(live_facets(run.job_facets))
-    for relation, datasets in relations:
-        for ds in sorted(datasets.values(), key=lambda d: d.key):
-            out.extend(_dataset_mutations(ds))
+    for relation, datasets, old_datasets in relations:
+        for ident, ds in sorted(datasets.items(), key=lambda item: item[1].key):
+            if old_datasets.get(ident) != ds:
+                out.extend(_dataset_mutations(ds))
+            elif before is not None and _provisional(before) == provisional:
+                continue  # the dataset and its edge are as ``before`` left them
             out.append(
                 EdgeUpsert(type=relation, start=run_ref, end=_dataset_ref(ds), props={"provisional": provisional})
             )
-    out.extend(_parent_mutations(run_ref, job_ref, run_facets.get("parent")))
     return out
+
+
+def _head_mutations(run: MergedRun) -> Mutations:
+    """The run's own node, its job, and the links to its job and parents."""
+    run_ref = ref("Run", runId=str(run.run_id))
+    job_ref = ref("Job", namespace=run.job_namespace, name=run.job_name)
+    run_facets = live_facets(run.run_facets)
+    return [
+        NodeUpsert(node=job_ref, versioned=facet_versions(run.job_facets)),
+        NodeUpsert(node=run_ref, props=_run_props(run, run_facets), versioned=facet_versions(run.run_facets)),
+        EdgeUpsert(type="INSTANCE_OF", start=run_ref, end=job_ref),
+        *_parent_mutations(run_ref, job_ref, run_facets.get("parent")),
+    ]
+
+
+def _provisional(run: MergedRun) -> bool:
+    # Lineage shows at once, on START/RUNNING; for a batch job it is provisional until the run
+    # ends (its inputs and outputs may still grow). A streaming job's edges never wait.
+    return not run.state.is_done() and not _is_streaming(live_facets(run.job_facets))
 
 
 def _is_streaming(job_facets: dict[str, Any]) -> bool:

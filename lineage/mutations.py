@@ -1,16 +1,18 @@
-"""Graph mutations: the messages on the ``lineage.graph`` topic.
+"""Graph mutations: what the ``lineage.graph`` topic carries.
 
 Each mutation is an idempotent full-state upsert of one node or one relationship (never a
 delta), so writing a mutation twice, or replaying the topic, leaves the same graph. Labels,
 keys and relationship types are checked against ``graph_model`` when a mutation is built or
-decoded.
+decoded. A message on the topic is a change set: a JSON array of the mutations one event
+caused, keyed like the event on the runs topic (a single JSON object is read as one mutation).
 """
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
 from lineage.graph_model import NODE_KEYS, RELATIONSHIPS, Label, RelType
 
@@ -107,3 +109,24 @@ def encode_mutation(mutation: NodeUpsert | EdgeUpsert) -> bytes:
 def decode_mutation(raw: bytes | str) -> NodeUpsert | EdgeUpsert:
     """Parse one mutation; raises pydantic.ValidationError when it breaks the graph model."""
     return _MUTATION.validate_json(raw)
+
+
+def encode_change_set(mutations: list[NodeUpsert | EdgeUpsert]) -> bytes:
+    return b"[" + b",".join(encode_mutation(m) for m in mutations) + b"]"
+
+
+def decode_change_set(raw: bytes | str) -> tuple[list[NodeUpsert | EdgeUpsert], list[str]]:
+    """The valid mutations of a message, and a description of each part that is not one."""
+    try:
+        data = json.loads(raw)
+    except ValueError as exc:
+        return [], [f"not JSON: {exc}"]
+    items = data if isinstance(data, list) else [data]
+    mutations: list[NodeUpsert | EdgeUpsert] = []
+    problems: list[str] = []
+    for i, item in enumerate(items):
+        try:
+            mutations.append(_MUTATION.validate_python(item))
+        except ValidationError as exc:
+            problems.append(f"item {i}: {exc.errors()[:3]}")
+    return mutations, problems

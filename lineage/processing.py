@@ -24,7 +24,7 @@ from typing import Any
 from lineage.events import AnyEvent, DatasetEvent, InvalidEvent, JobEvent, RunEvent, decode_event
 from lineage.graph_mapping import dataset_event_mutations, job_event_mutations, run_mutations
 from lineage.merge import MergedRun, merge_event
-from lineage.mutations import EdgeUpsert, NodeUpsert, encode_mutation
+from lineage.mutations import EdgeUpsert, NodeUpsert
 
 StoredRun = dict[str, Any]
 Mutations = list[NodeUpsert | EdgeUpsert]
@@ -92,12 +92,8 @@ def apply(stored: StoredRun | None, raw: bytes, offset: int | None = None) -> Ap
 
 
 def changed_mutations(before: MergedRun | None, after: MergedRun) -> Mutations:
-    """The mutations of ``after`` that ``before`` did not already emit, in emission order."""
-    new = run_mutations(after)
-    if before is None:
-        return new
-    old = {encode_mutation(m) for m in run_mutations(before)}
-    return [m for m in new if encode_mutation(m) not in old]
+    """What ``after`` maps to that ``before`` did not (``graph_mapping.run_mutations``)."""
+    return run_mutations(after, before)
 
 
 def stored_run(stored: StoredRun) -> MergedRun:

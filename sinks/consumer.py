@@ -17,9 +17,8 @@ from typing import Any
 import neo4j
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 from neo4j.exceptions import DriverError, Neo4jError
-from pydantic import ValidationError
 
-from lineage.mutations import EdgeUpsert, NodeUpsert, decode_mutation
+from lineage.mutations import EdgeUpsert, NodeUpsert, decode_change_set
 from lineage.settings import Settings
 from producers.topics import ensure_topics
 from sinks.neo4j_writer import Neo4jGraphWriter
@@ -61,17 +60,17 @@ class GraphSink:
                     logger.error("consume error: %s", error)
                 continue
             consumed = True
-            try:
-                mutations.append(decode_mutation(msg.value() or b""))
-            except ValidationError as exc:
+            valid, problems = decode_change_set(msg.value() or b"")
+            mutations += valid
+            if problems:
                 # Only a producer outside this product could write such a record; skipping it
                 # keeps the sink moving. (Dead-lettering these is part of the sink's DLQ work.)
                 logger.error(
-                    "skipped malformed mutation topic=%s partition=%s offset=%s: %s",
+                    "skipped malformed mutations topic=%s partition=%s offset=%s: %s",
                     msg.topic(),
                     msg.partition(),
                     msg.offset(),
-                    exc.errors()[:3],
+                    "; ".join(problems)[:2000],
                 )
         if not consumed:
             return

@@ -25,7 +25,7 @@ import faust
 
 from lineage.dead_letter import dead_letter
 from lineage.events import InvalidEvent
-from lineage.mutations import encode_mutation
+from lineage.mutations import encode_change_set, encode_mutation
 from lineage.processing import Rejected, apply, route
 from lineage.settings import Settings
 from stream_processor.recently_sent import RecentlySent
@@ -126,10 +126,13 @@ def create_app(settings: Settings) -> Processor:
                 continue
             if applied.stored is not None:
                 run_table[key] = applied.stored
-            for mutation in applied.mutations:
-                mkey, value = mutation.message_key().encode(), encode_mutation(mutation)
-                if recently_sent.first_time(mkey, value) or applied.redelivered:
-                    await graph.send(key=mkey, value=value)
+            # One message per event (a change set, keyed like the event): per-message overhead in
+            # Faust and Kafka is far larger than per-mutation work.
+            changes = [
+                m for m in applied.mutations if recently_sent.first_time(encode_mutation(m)) or applied.redelivered
+            ]
+            if changes:
+                await graph.send(key=key, value=encode_change_set(changes))
 
     return Processor(app, route_agent, merge_agent, events, dlq, runs, graph, run_table)
 

@@ -20,11 +20,11 @@ class RecentlySent:
         self._capacity = capacity
         self._seen: OrderedDict[bytes, None] = OrderedDict()
 
-    def first_time(self, key: bytes, value: bytes) -> bool:
-        """True if (key, value) is not remembered; it is remembered from now on."""
+    def first_time(self, encoded: bytes) -> bool:
+        """True if this encoded mutation is not remembered; it is remembered from now on."""
         if self._capacity <= 0:
             return True
-        digest = hashlib.blake2b(key + b"\x00" + value, digest_size=16).digest()
+        digest = hashlib.blake2b(encoded, digest_size=16).digest()
         if digest in self._seen:
             self._seen.move_to_end(digest)
             return False

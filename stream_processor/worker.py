@@ -14,4 +14,7 @@ def run_worker(settings: Settings) -> None:
     (settings.home / "processor").mkdir(parents=True, exist_ok=True)
     app = create_app(settings).app
     worker = faust.Worker(app, loglevel=settings.log_level, quiet=True)
+    # Faust's terminal spinner, installed at WARNING and above, sets the root logger to DEBUG so
+    # that every debug record (aiokafka logs one per message sent) is built and then dropped.
+    worker.spinner = None
     worker.execute_from_commandline()

@@ -7,7 +7,17 @@ import json
 import pytest
 from pydantic import ValidationError
 
-from lineage.mutations import EdgeUpsert, NodeRef, NodeUpsert, decode_mutation, encode_mutation, node, ref
+from lineage.mutations import (
+    EdgeUpsert,
+    NodeRef,
+    NodeUpsert,
+    decode_change_set,
+    decode_mutation,
+    encode_change_set,
+    encode_mutation,
+    node,
+    ref,
+)
 
 RUN = ref("Run", runId="0d4b7a4e-7e3c-4b7a-9d7e-1f0a2b3c4d5e")
 JOB = ref("Job", namespace="airflow", name="dag.task")
@@ -134,3 +144,13 @@ def test_mutations_are_immutable() -> None:
     m = node("Job", namespace="n", name="j")
     with pytest.raises(ValidationError):
         m.props = {"x": 1}  # type: ignore[misc]
+
+
+def test_a_change_set_round_trips_and_reports_each_bad_item() -> None:
+    good = [node("Job", namespace="ns", name="j"), EdgeUpsert(type="WROTE", start=RUN, end=DS)]
+    assert decode_change_set(encode_change_set(good)) == (good, [])
+    assert decode_change_set(encode_mutation(good[0])) == ([good[0]], [])  # a lone mutation
+    mutations, problems = decode_change_set(b'[{"op": "edge", "type": "WROTE"}, ' + encode_mutation(good[0]) + b", 3]")
+    assert mutations == [good[0]]
+    assert [p.split(":")[0] for p in problems] == ["item 0", "item 2"]
+    assert decode_change_set(b"{oops")[1][0].startswith("not JSON")

@@ -7,7 +7,7 @@ from typing import Any
 
 from neo4j.exceptions import ServiceUnavailable
 
-from lineage.mutations import encode_mutation, node
+from lineage.mutations import encode_change_set, encode_mutation, node
 from lineage.settings import Settings
 from sinks.consumer import GraphSink
 
@@ -112,4 +112,17 @@ def test_a_malformed_record_is_skipped_and_the_rest_written() -> None:
     consumer, writer = FakeConsumer(), FlakyWriter(failures=0)
     sink(writer, consumer)._handle([FakeMessage(b'{"op": "node", "node": {"label": "Evil"}}', 0), mutation(1)])
     assert [m.node.key["name"] for m in writer.batches[0]] == ["job1"]
+    assert consumer.log == ["commit"]
+
+
+def test_a_change_set_is_written_whole_and_its_malformed_items_skipped() -> None:
+    consumer, writer = FakeConsumer(), FlakyWriter(failures=0)
+    change_set = encode_change_set([node("Job", namespace="ns", name="a"), node("Job", namespace="ns", name="b")])
+    evil = (
+        b'[{"op": "node", "node": {"label": "Evil", "key": {}}}, '
+        + encode_mutation(node("Job", namespace="ns", name="c"))
+        + b"]"
+    )
+    sink(writer, consumer)._handle([FakeMessage(change_set, 0), FakeMessage(evil, 1), FakeMessage(b"not json", 2)])
+    assert [m.node.key["name"] for m in writer.batches[0]] == ["a", "b", "c"]
     assert consumer.log == ["commit"]
