@@ -15,6 +15,7 @@ from typing import Any
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
 from lineage.message_key import message_key
+from producers.topics import MAX_MESSAGE_BYTES
 
 logger = logging.getLogger(__name__)
 
@@ -27,7 +28,7 @@ PRODUCER_CONFIG: dict[str, Any] = {
     "compression.type": "zstd",
     "linger.ms": 20,
     "batch.size": 1_000_000,
-    "message.max.bytes": 16_777_216,
+    "message.max.bytes": MAX_MESSAGE_BYTES,
 }
 
 

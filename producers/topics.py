@@ -3,6 +3,9 @@
 Faust does not create topics it only consumes, and a consumer that starts before its topic
 exists can miss it until the next metadata refresh, so every entry point calls
 ``ensure_topics`` first. Topics that already exist are left as they are.
+
+New topics accept records up to MAX_MESSAGE_BYTES whatever the broker's default (often 1 MB):
+an event may be up to LINEAGE_MAX_EVENT_BYTES, and the change set it causes somewhat larger.
 """
 
 from __future__ import annotations
@@ -14,6 +17,9 @@ from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient, NewTopic
 
 logger = logging.getLogger(__name__)
+
+# The largest record the product's producers send (their message.max.bytes).
+MAX_MESSAGE_BYTES = 16_777_216
 
 
 class KafkaUnavailable(RuntimeError):
@@ -35,7 +41,15 @@ def ensure_topics(
     if not wanted:
         return
     futures = admin.create_topics(
-        [NewTopic(t, num_partitions=partitions, replication_factor=replication) for t in wanted],
+        [
+            NewTopic(
+                t,
+                num_partitions=partitions,
+                replication_factor=replication,
+                config={"max.message.bytes": str(MAX_MESSAGE_BYTES)},
+            )
+            for t in wanted
+        ],
         operation_timeout=timeout,
     )
     for topic, future in futures.items():

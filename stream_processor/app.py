@@ -28,6 +28,7 @@ from lineage.events import InvalidEvent
 from lineage.mutations import encode_change_set, encode_mutation
 from lineage.processing import Rejected, apply, route
 from lineage.settings import Settings
+from producers.topics import MAX_MESSAGE_BYTES
 from stream_processor.recently_sent import RecentlySent
 
 logger = logging.getLogger(__name__)
@@ -63,7 +64,7 @@ def create_app(settings: Settings) -> Processor:
         topic_partitions=settings.topic_partitions,
         consumer_auto_offset_reset="earliest",
         producer_linger_ms=10,
-        producer_max_request_size=16_777_216,
+        producer_max_request_size=MAX_MESSAGE_BYTES,
         broker_commit_interval=1.0,
         broker_session_timeout=settings.processor_session_timeout,
         broker_heartbeat_interval=min(3.0, settings.processor_session_timeout / 3),

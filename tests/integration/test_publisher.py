@@ -7,10 +7,11 @@ import uuid
 
 import pytest
 from confluent_kafka import Consumer
+from confluent_kafka.admin import AdminClient, ConfigResource
 
 from lineage.settings import Settings
 from producers.publisher import DeliveryFailed, EventPublisher
-from producers.topics import ensure_topics
+from producers.topics import MAX_MESSAGE_BYTES, ensure_topics
 
 
 def read_all(settings: Settings, topic: str, count: int) -> list[tuple[bytes | None, bytes]]:
@@ -62,3 +63,11 @@ def test_an_undeliverable_event_is_reported_not_dropped(settings: Settings) -> N
     with pytest.raises(DeliveryFailed) as err:
         publisher.flush(timeout=30)
     assert len(err.value.errors) == 1
+
+
+def test_created_topics_take_records_as_large_as_the_producers_send(settings: Settings) -> None:
+    ensure_topics(settings.kafka_bootstrap, [settings.events_topic, settings.graph_topic], 3)
+    admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap})
+    resources = [ConfigResource(ConfigResource.Type.TOPIC, t) for t in (settings.events_topic, settings.graph_topic)]
+    for future in admin.describe_configs(resources).values():
+        assert future.result()["max.message.bytes"].value == str(MAX_MESSAGE_BYTES)
