@@ -12,6 +12,7 @@ run; it is still kept whole as a ``facet_<name>`` property.
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -19,9 +20,20 @@ from uuid import UUID
 from lineage.events import DatasetEvent, JobEvent
 from lineage.graph_model import FACET_PREFIX, RelType
 from lineage.merge import DatasetState, FacetMap, MergedRun, live_facets, stamp_facets, stamped_datasets
-from lineage.mutations import EdgeUpsert, NodeRef, NodeUpsert, Versioned, encode_mutation, ref
+from lineage.mutations import (
+    AnyMutation,
+    Derivation,
+    EdgeUpsert,
+    FieldsUpsert,
+    FieldVersion,
+    NodeRef,
+    NodeUpsert,
+    Versioned,
+    encode_mutation,
+    ref,
+)
 
-Mutations = list[NodeUpsert | EdgeUpsert]
+Mutations = list[AnyMutation]
 
 
 def run_mutations(run: MergedRun, before: MergedRun | None = None) -> Mutations:
@@ -121,16 +133,11 @@ def _dataset_ref(ds: DatasetState) -> NodeRef:
 def _dataset_mutations(ds: DatasetState) -> Mutations:
     this = _dataset_ref(ds)
     out: Mutations = [NodeUpsert(node=this, versioned=facet_versions(ds.facets))]
-    # Every field a schema version listed, typed as the latest version that listed it says.
-    # Fields a later schema no longer lists are kept (HAS_FIELD edges accumulate, like inputs).
-    for name, field in sorted(ds.fields.items()):
-        value = field.value or {}
-        field_ref = ref("Field", namespace=ds.namespace, name=ds.name, field=name)
-        versioned = {prop: Versioned(stamp=field.stamp, value=value.get(prop)) for prop in ("type", "description")}
-        out += [
-            NodeUpsert(node=field_ref, versioned=versioned),
-            EdgeUpsert(type="HAS_FIELD", start=this, end=field_ref),
-        ]
+    # Every field a schema version listed, typed as the latest version that listed it says, and
+    # every column-lineage pair, with its latest transformations. Both accumulate (a field a
+    # later schema no longer lists is kept, like a run's inputs). One mutation for all of them.
+    if ds.fields or ds.lineage:
+        out.append(FieldsUpsert(dataset=this, fields=_field_versions(ds), derived=_derivations(ds)))
     # ALIAS_OF edges from symlinks and RENAMEs (``naming.declared_aliases``); they only
     # accumulate, so an alias that arrives late still joins the two identities.
     for alias_ns, alias_name, canonical_ns, canonical_name in ds.aliases:
@@ -138,6 +145,35 @@ def _dataset_mutations(ds: DatasetState) -> Mutations:
         canonical = ref("Dataset", namespace=canonical_ns, name=canonical_name)
         other = canonical if alias == this else alias
         out += [NodeUpsert(node=other), EdgeUpsert(type="ALIAS_OF", start=alias, end=canonical)]
+    return out
+
+
+def _field_versions(ds: DatasetState) -> list[FieldVersion]:
+    return [
+        FieldVersion(
+            name=name, stamp=f.stamp, type=(f.value or {}).get("type"), description=(f.value or {}).get("description")
+        )
+        for name, f in sorted(ds.fields.items())
+    ]
+
+
+def _derivations(ds: DatasetState) -> list[Derivation]:
+    out = []
+    for _, pair in sorted(ds.lineage.items()):
+        value = pair.value or {}
+        namespace, name, field = value["source"]
+        transformations = value["transformations"]
+        out.append(
+            Derivation(
+                field=value["field"],
+                source=ref("Field", namespace=namespace, name=name, field=field),
+                stamp=pair.stamp,
+                types=sorted({t["type"] for t in transformations if isinstance(t.get("type"), str)}),
+                subtypes=sorted({t["subtype"] for t in transformations if isinstance(t.get("subtype"), str)}),
+                masking=any(t.get("masking") is True for t in transformations),
+                transformations=json.dumps(transformations, sort_keys=True),
+            )
+        )
     return out
 
 

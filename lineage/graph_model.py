@@ -11,7 +11,16 @@ from typing import Literal
 
 Label = Literal["Job", "Run", "Dataset", "Field"]
 RelType = Literal[
-    "INSTANCE_OF", "READ", "WROTE", "CONSUMES", "PRODUCES", "CHILD_OF", "PART_OF", "HAS_FIELD", "ALIAS_OF"
+    "INSTANCE_OF",
+    "READ",
+    "WROTE",
+    "CONSUMES",
+    "PRODUCES",
+    "CHILD_OF",
+    "PART_OF",
+    "HAS_FIELD",
+    "DERIVED_FROM",
+    "ALIAS_OF",
 ]
 
 NODE_KEYS: dict[str, tuple[str, ...]] = {
@@ -30,6 +39,7 @@ RELATIONSHIPS: dict[str, tuple[str, str]] = {
     "CHILD_OF": ("Run", "Run"),
     "PART_OF": ("Job", "Job"),
     "HAS_FIELD": ("Dataset", "Field"),
+    "DERIVED_FROM": ("Field", "Field"),
     "ALIAS_OF": ("Dataset", "Dataset"),
 }
 

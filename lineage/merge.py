@@ -14,7 +14,8 @@ Rules (DESIGN.md section 3):
   ``{"_deleted": true}`` is a stamped tombstone, so a later re-add or an older write both resolve;
 - what a dataset's facets say about other graph elements accumulates over every version seen, so
   it does not depend on which version happened to be current when: the schema fields it ever
-  listed (each with its latest type and description) and the aliases it ever declared.
+  listed (each with its latest type and description), the column lineage it ever declared (each
+  output-field/input-field pair with its latest transformations) and the aliases it ever declared.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from lineage.events import Dataset, RunEvent
 from lineage.keys import DatasetKey, JobKey
-from lineage.naming import declared_aliases
+from lineage.naming import declared_aliases, normalize
 from lineage.run_state import RunState
 
 EVENT_TYPE_RANK = {"OTHER": 0, "START": 1, "RUNNING": 2, "COMPLETE": 3, "ABORT": 4, "FAIL": 5}
@@ -77,6 +78,9 @@ class DatasetState(BaseModel):
     facets: FacetMap = Field(default_factory=dict)
     # Every field any schema version listed: name -> {"type", "description"}, latest version wins.
     fields: FacetMap = Field(default_factory=dict)
+    # Every column-lineage pair any columnLineage version declared, keyed by ``lineage_id``:
+    # the output field, the input field, and the transformations the latest version gave.
+    lineage: FacetMap = Field(default_factory=dict)
     # Every (alias, canonical) pair any version declared, sorted.
     aliases: tuple[Alias, ...] = ()
 
@@ -178,6 +182,7 @@ def stamped_datasets(datasets: Sequence[Dataset], stamp: tuple[datetime, int]) -
             name=key.name,
             facets=stamp_facets(ds.facets, stamp),
             fields=stamp_facets(_schema_fields(ds.facets), stamp),
+            lineage=stamp_facets(_column_lineage(ds.facets), stamp),
             aliases=tuple(
                 sorted((a.namespace, a.name, c.namespace, c.name) for a, c in declared_aliases(key, ds.facets))
             ),
@@ -214,8 +219,50 @@ def _merge_dataset(a: DatasetState, b: DatasetState) -> DatasetState:
         name=a.name,
         facets=_merge_facets(a.facets, b.facets),
         fields=_merge_facets(a.fields, b.fields),
+        lineage=_merge_facets(a.lineage, b.lineage),
         aliases=tuple(sorted(set(a.aliases) | set(b.aliases))) if b.aliases else a.aliases,
     )
+
+
+def lineage_id(field: str, source: DatasetKey, source_field: str) -> str:
+    return "\x00".join((field, source.namespace, source.name, source_field))
+
+
+def _column_lineage(facets: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The columnLineage facet's pairs: lineage_id -> {field, source, transformations}.
+
+    Input datasets are normalised like any identity. Transformations are kept as listed (type,
+    subtype, description, masking); the deprecated field-level ``transformationType`` becomes
+    one transformation of that type. A malformed facet or entry contributes nothing.
+    """
+    facet = facets.get("columnLineage")
+    fields = facet.get("fields") if isinstance(facet, dict) else None
+    out: dict[str, dict[str, Any]] = {}
+    for field, spec in fields.items() if isinstance(fields, dict) else ():
+        if not isinstance(spec, dict) or not isinstance(spec.get("inputFields"), list):
+            continue
+        legacy = _text(spec.get("transformationType"))
+        for source in spec["inputFields"]:
+            if not isinstance(source, dict):
+                continue
+            namespace, name, source_field = (_text(source.get(k)) for k in ("namespace", "name", "field"))
+            if not (namespace and name and source_field):
+                continue
+            listed = source.get("transformations")
+            transformations = [
+                {k: t.get(k) for k in ("type", "subtype", "description", "masking") if t.get(k) is not None}
+                for t in (listed if isinstance(listed, list) else [])
+                if isinstance(t, dict)
+            ]
+            if not transformations and legacy:
+                transformations = [{"type": legacy, "masking": legacy.upper() == "MASKED"}]
+            key = normalize(namespace, name)
+            out[lineage_id(field, key, source_field)] = {
+                "field": field,
+                "source": [key.namespace, key.name, source_field],
+                "transformations": transformations,
+            }
+    return out
 
 
 def _schema_fields(facets: dict[str, Any]) -> dict[str, dict[str, str | None]]:

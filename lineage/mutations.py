@@ -90,7 +90,63 @@ class EdgeUpsert(BaseModel):
         return self.start.message_key()
 
 
-Mutation = Annotated[NodeUpsert | EdgeUpsert, Field(discriminator="op")]
+class FieldVersion(BaseModel):
+    """A dataset's field as one version of its schema describes it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(min_length=1)
+    stamp: str = Field(min_length=1)
+    type: str | None = None
+    description: str | None = None
+
+
+class Derivation(BaseModel):
+    """Column lineage: ``field`` of the dataset is computed from ``source`` (a Field)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    field: str = Field(min_length=1)
+    source: NodeRef
+    stamp: str = Field(min_length=1)
+    types: list[str] = Field(default_factory=list)
+    subtypes: list[str] = Field(default_factory=list)
+    masking: bool = False
+    transformations: str = "[]"  # the transformations as listed, JSON text
+
+    @model_validator(mode="after")
+    def _source_is_a_field(self) -> Derivation:
+        if self.source.label != "Field":
+            raise ValueError(f"a derivation's source is a Field, got {self.source.label}")
+        return self
+
+
+class FieldsUpsert(BaseModel):
+    """A dataset's fields (``HAS_FIELD``) and their column lineage (``DERIVED_FROM``), in one.
+
+    Each field's type and description, and each derivation's transformations, keep the version
+    with the greatest stamp, like versioned properties; fields and derivations only accumulate.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    op: Literal["fields"] = "fields"
+    dataset: NodeRef
+    fields: list[FieldVersion] = Field(default_factory=list)
+    derived: list[Derivation] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _of_a_dataset(self) -> FieldsUpsert:
+        if self.dataset.label != "Dataset":
+            raise ValueError(f"fields belong to a Dataset, got {self.dataset.label}")
+        return self
+
+    def message_key(self) -> str:
+        return self.dataset.message_key()
+
+
+AnyMutation = NodeUpsert | EdgeUpsert | FieldsUpsert
+Mutation = Annotated[AnyMutation, Field(discriminator="op")]
 _MUTATION = TypeAdapter(Mutation)
 
 
@@ -102,27 +158,27 @@ def ref(label: Label, **key: str) -> NodeRef:
     return NodeRef(label=label, key=key)
 
 
-def encode_mutation(mutation: NodeUpsert | EdgeUpsert) -> bytes:
+def encode_mutation(mutation: AnyMutation) -> bytes:
     return mutation.model_dump_json().encode()
 
 
-def decode_mutation(raw: bytes | str) -> NodeUpsert | EdgeUpsert:
+def decode_mutation(raw: bytes | str) -> AnyMutation:
     """Parse one mutation; raises pydantic.ValidationError when it breaks the graph model."""
     return _MUTATION.validate_json(raw)
 
 
-def encode_change_set(mutations: list[NodeUpsert | EdgeUpsert]) -> bytes:
+def encode_change_set(mutations: list[AnyMutation]) -> bytes:
     return b"[" + b",".join(encode_mutation(m) for m in mutations) + b"]"
 
 
-def decode_change_set(raw: bytes | str) -> tuple[list[NodeUpsert | EdgeUpsert], list[str]]:
+def decode_change_set(raw: bytes | str) -> tuple[list[AnyMutation], list[str]]:
     """The valid mutations of a message, and a description of each part that is not one."""
     try:
         data = json.loads(raw)
     except ValueError as exc:
         return [], [f"not JSON: {exc}"]
     items = data if isinstance(data, list) else [data]
-    mutations: list[NodeUpsert | EdgeUpsert] = []
+    mutations: list[AnyMutation] = []
     problems: list[str] = []
     for i, item in enumerate(items):
         try:

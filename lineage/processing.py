@@ -24,10 +24,10 @@ from typing import Any
 from lineage.events import AnyEvent, DatasetEvent, InvalidEvent, JobEvent, RunEvent, decode_event
 from lineage.graph_mapping import dataset_event_mutations, job_event_mutations, run_mutations
 from lineage.merge import MergedRun, merge_event
-from lineage.mutations import EdgeUpsert, NodeUpsert
+from lineage.mutations import AnyMutation
 
 StoredRun = dict[str, Any]
-Mutations = list[NodeUpsert | EdgeUpsert]
+Mutations = list[AnyMutation]
 
 
 @dataclass(frozen=True)

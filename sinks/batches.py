@@ -1,9 +1,9 @@
 """Turning a list of mutations into ordered statement batches.
 
 Within a batch the last mutation of a node or relationship wins for its properties (they are
-full-state upserts) and versioned properties merge per name, the greatest stamp winning; nodes go before
-relationships, and rows are sorted by key so that concurrent sinks take Neo4j
-locks in one order and do not deadlock each other.
+full-state upserts); versioned properties, fields and derivations merge per name, the greatest
+stamp winning. Nodes go first, then fields, relationships, and column lineage; rows are sorted by
+key so that concurrent sinks take Neo4j locks in one order and do not deadlock each other.
 """
 
 from __future__ import annotations
@@ -14,16 +14,19 @@ from datetime import datetime
 from typing import Any
 
 from lineage.graph_model import DATETIME_PROPERTIES
-from lineage.mutations import EdgeUpsert, NodeUpsert, Versioned
+from lineage.mutations import AnyMutation, Derivation, FieldsUpsert, FieldVersion, NodeUpsert, Versioned
 from sinks import cypher
 
 Statement = tuple[str, list[dict[str, Any]]]
 
 
-def plan(mutations: Iterable[NodeUpsert | EdgeUpsert]) -> list[Statement]:
+def plan(mutations: Iterable[AnyMutation]) -> list[Statement]:
     nodes: dict[str, dict[tuple[str, ...], dict[str, Any]]] = {}
     edges: dict[str, dict[tuple[str, ...], dict[str, Any]]] = {}
     versioned: dict[tuple[str, ...], dict[str, Versioned]] = {}
+    fields: dict[tuple[str, ...], dict[str, FieldVersion]] = {}
+    derived: dict[tuple[str, ...], Derivation] = {}
+    dataset_keys: dict[tuple[str, ...], dict[str, str]] = {}
     for m in mutations:
         if isinstance(m, NodeUpsert):
             key = m.node.sort_key()
@@ -32,6 +35,17 @@ def plan(mutations: Iterable[NodeUpsert | EdgeUpsert]) -> list[Statement]:
             for name, version in m.versioned.items():
                 if name not in merged or version.stamp > merged[name].stamp:
                     merged[name] = version
+        elif isinstance(m, FieldsUpsert):
+            key = m.dataset.sort_key()
+            dataset_keys[key] = m.dataset.key
+            by_name = fields.setdefault(key, {})
+            for f in m.fields:
+                if f.name not in by_name or f.stamp > by_name[f.name].stamp:
+                    by_name[f.name] = f
+            for d in m.derived:
+                pair = (*key, d.field, *d.source.sort_key())
+                if pair not in derived or d.stamp > derived[pair].stamp:
+                    derived[pair] = d
         else:
             edges.setdefault(m.type, {})[(*m.start.sort_key(), *m.end.sort_key())] = {
                 "start": m.start.key,
@@ -46,9 +60,34 @@ def plan(mutations: Iterable[NodeUpsert | EdgeUpsert]) -> list[Statement]:
                 {"name": name, "stamp": v.stamp, "value": v.value} for name, v in sorted(versioned[key].items())
             ]
         out.append((cypher.merge_nodes(label), [rows[k] for k in sorted(rows)]))
+    if fields:
+        rows_f = [
+            {"key": dataset_keys[k], "fields": [f.model_dump() for _, f in sorted(fields[k].items())]}
+            for k in sorted(fields)
+        ]
+        out.append((cypher.merge_fields(), rows_f))
     for rel_type in sorted(edges):
         rows = edges[rel_type]
         out.append((cypher.merge_edges(rel_type), [rows[k] for k in sorted(rows)]))
+    if derived:
+        rows_d = []
+        for pair in sorted(derived):
+            d = derived[pair]
+            dataset = dataset_keys[pair[:3]]
+            rows_d.append(
+                {
+                    "out": {"namespace": dataset["namespace"], "name": dataset["name"], "field": d.field},
+                    "in": d.source.key,
+                    "stamp": d.stamp,
+                    "props": {
+                        "types": d.types,
+                        "subtypes": d.subtypes,
+                        "masking": d.masking,
+                        "transformations": d.transformations,
+                    },
+                }
+            )
+        out.append((cypher.merge_derivations(), rows_d))
     return out
 
 

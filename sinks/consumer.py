@@ -18,7 +18,7 @@ import neo4j
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 from neo4j.exceptions import DriverError, Neo4jError
 
-from lineage.mutations import EdgeUpsert, NodeUpsert, decode_change_set
+from lineage.mutations import AnyMutation, decode_change_set
 from lineage.settings import Settings
 from producers.topics import ensure_topics
 from sinks.neo4j_writer import Neo4jGraphWriter
@@ -51,7 +51,7 @@ class GraphSink:
             self._consumer.close()
 
     def _handle(self, messages: list[Message]) -> None:
-        mutations: list[NodeUpsert | EdgeUpsert] = []
+        mutations: list[AnyMutation] = []
         consumed = False
         for msg in messages:
             error = msg.error()
@@ -87,7 +87,7 @@ class GraphSink:
             # last commit and rewrites the same upserts, which is harmless.
             logger.warning("offset commit failed, batch will be redelivered: %s", exc.args[0])
 
-    def _write_with_retry(self, mutations: list[NodeUpsert | EdgeUpsert]) -> bool:
+    def _write_with_retry(self, mutations: list[AnyMutation]) -> bool:
         """Write until Neo4j takes the batch; False if asked to stop first.
 
         While retrying, the assigned partitions are paused and the consumer keeps polling, so

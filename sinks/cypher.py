@@ -48,6 +48,53 @@ def merge_edges(rel_type: str) -> str:
     )
 
 
+@cache
+def merge_fields() -> str:
+    """Rows: ``{"key": {dataset key}, "fields": [{"name", "stamp", "type", "description"}, ...]}``.
+
+    Each field is merged with its ``HAS_FIELD`` edge; its type and description are written only
+    if the stamp is greater than the stored ``_stamp_type`` (the field's write lock is taken
+    first), so the latest schema version wins whatever the order.
+    """
+    field_key = "{namespace: row.key.namespace, name: row.key.name, field: f.name}"
+    return (
+        "UNWIND $rows AS row "
+        "MERGE (d:Dataset {namespace: row.key.namespace, name: row.key.name}) "
+        "WITH d, row UNWIND row.fields AS f "
+        f"MERGE (x:Field {field_key}) "
+        "MERGE (d)-[:HAS_FIELD]->(x) "
+        "SET x._lock = true REMOVE x._lock "
+        f"FOREACH (_ IN CASE WHEN coalesce(x.{STAMP_PREFIX}type, '') < f.stamp THEN [1] ELSE [] END | "
+        f"SET x.type = f.type, x.description = f.description, "
+        f"x.{STAMP_PREFIX}type = f.stamp, x.{STAMP_PREFIX}description = f.stamp)"
+    )
+
+
+@cache
+def merge_derivations() -> str:
+    """Rows: ``{"out": {field key}, "in": {field key}, "stamp", "props": {...}}``.
+
+    ``(out)-[:DERIVED_FROM]->(in)``; both fields are attached to their datasets (a field named
+    only by column lineage exists too). The
+    transformation properties keep the version with the greatest stamp (``_stamp``).
+    """
+    out_key = "{namespace: row.out.namespace, name: row.out.name, field: row.out.field}"
+    in_key = "{namespace: row.in.namespace, name: row.in.name, field: row.in.field}"
+    return (
+        "UNWIND $rows AS row "
+        f"MERGE (o:Field {out_key}) "
+        f"MERGE (i:Field {in_key}) "
+        "MERGE (t:Dataset {namespace: row.out.namespace, name: row.out.name}) "
+        "MERGE (s:Dataset {namespace: row.in.namespace, name: row.in.name}) "
+        "MERGE (t)-[:HAS_FIELD]->(o) "
+        "MERGE (s)-[:HAS_FIELD]->(i) "
+        "MERGE (o)-[r:DERIVED_FROM]->(i) "
+        "SET r._lock = true REMOVE r._lock "
+        f"FOREACH (_ IN CASE WHEN coalesce(r.{STAMP_PREFIX[:-1]}, '') < row.stamp THEN [1] ELSE [] END | "
+        f"SET r += row.props, r.{STAMP_PREFIX[:-1]} = row.stamp)"
+    )
+
+
 def schema_statements() -> list[tuple[str, str]]:
     """(name, statement): a uniqueness constraint on every MERGE key; each backs an index."""
     out = []

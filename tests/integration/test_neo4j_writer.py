@@ -6,7 +6,7 @@ import itertools
 
 import neo4j
 
-from lineage.mutations import EdgeUpsert, NodeUpsert, Versioned, node, ref
+from lineage.mutations import Derivation, EdgeUpsert, FieldsUpsert, FieldVersion, NodeUpsert, Versioned, node, ref
 from sinks.neo4j_writer import Neo4jGraphWriter
 
 RUN = ref("Run", runId="0b9f4c5e-1d2a-4c1b-9a8e-3f2d1c0b9a87")
@@ -121,3 +121,46 @@ def test_each_versioned_property_keeps_its_latest_version_whatever_the_write_ord
         assert _facets(empty_graph) == expected
         writer.write(list(order))  # and all again, in one batch: nothing changes
         assert _facets(empty_graph) == expected
+
+
+def test_fields_and_column_lineage_keep_their_latest_versions_whatever_the_order(empty_graph: neo4j.Driver) -> None:
+    target = ref("Dataset", namespace="db", name="orders_clean")
+    source = ref("Field", namespace="db", name="orders", field="email")
+
+    def version(stamp: str, kind: str, subtype: str) -> FieldsUpsert:
+        return FieldsUpsert(
+            dataset=target,
+            fields=[FieldVersion(name="email_hash", stamp=stamp, type=kind)],
+            derived=[Derivation(field="email_hash", source=source, stamp=stamp, types=["DIRECT"], subtypes=[subtype])],
+        )
+
+    older, newer = version("2026-01-01|1|aa", "STRING", "IDENTITY"), version("2026-01-02|3|bb", "BYTES", "HASH")
+    writer = Neo4jGraphWriter(empty_graph)
+    writer.ensure_schema()
+    results = []
+    for order in ([older, newer], [newer, older], [newer, older, newer]):
+        empty_graph.execute_query("MATCH (n) DETACH DELETE n")
+        for upsert in order:
+            writer.write([upsert])
+        (record,) = empty_graph.execute_query(
+            "MATCH (t:Dataset)-[:HAS_FIELD]->(o:Field)-[r:DERIVED_FROM]->(i:Field)<-[:HAS_FIELD]-(s:Dataset) "
+            "RETURN t.name AS t, o.field AS o, o.type AS type, r.subtypes AS subtypes, r.types AS types, "
+            "i.field AS i, s.name AS s"
+        ).records
+        results.append(record.data())
+        assert graph_shape(empty_graph) == ({"Dataset": 2, "Field": 2}, {"HAS_FIELD": 2, "DERIVED_FROM": 1})
+    assert (
+        results
+        == [
+            {
+                "t": "orders_clean",
+                "o": "email_hash",
+                "type": "BYTES",
+                "subtypes": ["HASH"],
+                "types": ["DIRECT"],
+                "i": "email",
+                "s": "orders",
+            }
+        ]
+        * 3
+    )

@@ -103,8 +103,8 @@ def edge_counts(driver: neo4j.Driver) -> dict[str, int]:
 
 def with_aliases_and_facets(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Every output path also names the table it backs, as Spark's integration reports it, and
-    each run reports its own version of the output's schema and of its job's SQL: the datasets
-    and jobs are shared by many runs, so their facets are only right if the latest one wins."""
+    each run reports its own version of the output's schema, column lineage and its job's SQL:
+    the datasets and jobs are shared by many runs, so these are only right if the latest wins."""
     out = []
     for event in events:
         event = json.loads(json.dumps(event))
@@ -123,6 +123,23 @@ def with_aliases_and_facets(events: list[dict[str, Any]]) -> list[dict[str, Any]
                     ]
                 },
                 "schema": {"fields": [{"name": "id", "type": "BIGINT", "description": f"as of {version}"}]},
+                "columnLineage": {
+                    "fields": {
+                        "id": {
+                            "inputFields": [
+                                {
+                                    "namespace": i["namespace"],
+                                    "name": i["name"],
+                                    "field": "id",
+                                    "transformations": [
+                                        {"type": "DIRECT", "subtype": "IDENTITY", "description": version}
+                                    ],
+                                }
+                                for i in event.get("inputs", [])
+                            ]
+                        }
+                    }
+                },
             }
         out.append(event)
     return out

@@ -53,7 +53,43 @@ facet_values = st.one_of(
         }
     ),
 )
-facet_maps = st.dictionaries(st.sampled_from(["schema", "ownership", "custom"]), facet_values, max_size=3)
+column_lineage = st.fixed_dictionaries(
+    {
+        "fields": st.dictionaries(
+            st.sampled_from(["id", "email"]),
+            st.fixed_dictionaries(
+                {
+                    "inputFields": st.lists(
+                        st.fixed_dictionaries(
+                            {
+                                "namespace": st.sampled_from(["postgres://db:5432", "POSTGRESQL://db"]),
+                                "name": st.sampled_from(["public.orders", "public.users"]),
+                                "field": st.sampled_from(["id", "email"]),
+                                "transformations": st.lists(
+                                    st.fixed_dictionaries(
+                                        {
+                                            "type": st.sampled_from(["DIRECT", "INDIRECT"]),
+                                            "subtype": st.sampled_from(["IDENTITY", "AGGREGATION", "FILTER"]),
+                                            "masking": st.booleans(),
+                                        }
+                                    ),
+                                    max_size=2,
+                                ),
+                            }
+                        ),
+                        max_size=2,
+                    )
+                }
+            ),
+            max_size=2,
+        )
+    }
+)
+facet_maps = st.builds(
+    lambda facets, lineage: facets | lineage,
+    st.dictionaries(st.sampled_from(["schema", "ownership", "custom"]), facet_values, max_size=3),
+    st.dictionaries(st.just("columnLineage"), st.one_of(st.just({"_deleted": True}), column_lineage), max_size=1),
+)
 dataset_lists = st.lists(
     st.builds(lambda key, facets: dataset(*key, facets), st.sampled_from(DATASET_POOL), facet_maps),
     max_size=3,

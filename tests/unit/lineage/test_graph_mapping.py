@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -14,8 +15,9 @@ from hypothesis import strategies as st
 from lineage.events import InvalidEvent, decode_run_event
 from lineage.graph_mapping import run_mutations
 from lineage.graph_model import NODE_KEYS, RELATIONSHIPS
-from lineage.mutations import EdgeUpsert, NodeUpsert, decode_mutation, encode_mutation
+from lineage.mutations import EdgeUpsert, FieldsUpsert, NodeUpsert, decode_mutation, encode_mutation
 from tests.unit.factories import FULL_EVENT, dataset, load_json, run_event, run_event_dict
+from tests.unit.fake_graph import expand
 from tests.unit.lineage.strategies import arrivals, at, fold, run_events
 
 Mutations = list[NodeUpsert | EdgeUpsert]
@@ -23,6 +25,7 @@ Mutations = list[NodeUpsert | EdgeUpsert]
 
 def nodes(mutations: Mutations, label: str) -> dict[tuple[str, ...], dict[str, Any]]:
     """Per node, its properties and the values of its versioned properties other than facets."""
+    mutations = expand(mutations)
     return {
         tuple(m.node.key[k] for k in NODE_KEYS[label]): dict(m.props)
         | {n: v.value for n, v in m.versioned.items() if not n.startswith("facet_")}
@@ -44,6 +47,7 @@ def facets(mutations: Mutations, label: str) -> dict[tuple[str, ...], dict[str, 
 
 
 def edges(mutations: Mutations, rel_type: str) -> set[tuple[tuple[str, ...], tuple[str, ...]]]:
+    mutations = expand(mutations)
     return {
         (m.start.sort_key(), m.end.sort_key()) for m in mutations if isinstance(m, EdgeUpsert) and m.type == rel_type
     }
@@ -314,3 +318,81 @@ def test_fields_accumulate_over_schema_versions_each_typed_by_its_latest_version
         assert nodes(mutations, "Field") == expected
         assert facets(mutations, "Dataset")[("db", "t")] == {"schema": None}  # the facet itself is deleted
         assert len(edges(mutations, "HAS_FIELD")) == 2
+
+
+# --- column lineage -------------------------------------------------------------------------------
+
+HIVE_CLL = load_json(
+    Path(__file__).resolve().parents[4]
+    / "shared/openlineage/events/templates/hive/container/cllSimpleQueryWindowedTransformationComplete.json"
+)["outputs"][0]["facets"]["columnLineage"]
+
+
+def derivations(mutations: Mutations) -> dict[tuple[str, tuple[str, ...]], dict[str, Any]]:
+    return {
+        (d.field, d.source.sort_key()): {"types": d.types, "subtypes": d.subtypes, "masking": d.masking}
+        for m in mutations
+        if isinstance(m, FieldsUpsert)
+        for d in m.derived
+    }
+
+
+def test_column_lineage_of_a_real_hive_event_becomes_derivations() -> None:
+    merged = fold(
+        [
+            run_event(
+                "COMPLETE", at(0), outputs=[dataset("hive://localhost:9083", "test.t2", {"columnLineage": HIVE_CLL})]
+            )
+        ]
+    )
+    source = ("Field", "hive://localhost:9083", "test.t1")
+    assert derivations(run_mutations(merged)) == {
+        ("l", (*source, "a")): {"types": ["DIRECT"], "subtypes": ["TRANSFORMATION"], "masking": False},
+        ("l", (*source, "b")): {"types": ["INDIRECT"], "subtypes": ["WINDOW"], "masking": False},
+        ("l", (*source, "c")): {"types": ["INDIRECT"], "subtypes": ["WINDOW"], "masking": False},
+    }
+
+
+def test_column_lineage_accumulates_and_each_pair_keeps_its_latest_transformations() -> None:
+    def cll(subtype: str, *sources: str) -> dict[str, Any]:
+        inputs = [
+            {
+                "namespace": "POSTGRESQL://db",
+                "name": "public.orders",
+                "field": f,
+                "transformations": [{"type": "DIRECT", "subtype": subtype, "masking": subtype == "HASH"}],
+            }
+            for f in sources
+        ]
+        return {"columnLineage": {"fields": {"email_hash": {"inputFields": inputs}}}}
+
+    events = [
+        run_event("START", at(0), outputs=[dataset("db", "t", cll("IDENTITY", "email", "id"))]),
+        run_event("COMPLETE", at(9), outputs=[dataset("db", "t", cll("HASH", "email"))]),
+    ]
+    source = ("Field", "postgres://db:5432", "public.orders")  # the input's identity is normalised
+    for order in (events, events[::-1]):
+        assert derivations(run_mutations(fold(order))) == {
+            ("email_hash", (*source, "email")): {"types": ["DIRECT"], "subtypes": ["HASH"], "masking": True},
+            ("email_hash", (*source, "id")): {"types": ["DIRECT"], "subtypes": ["IDENTITY"], "masking": False},
+        }
+
+
+def test_deprecated_field_level_transformation_type_becomes_one_transformation() -> None:
+    facet = {
+        "fields": {
+            "a": {"inputFields": [{"namespace": "db", "name": "s", "field": "x"}], "transformationType": "MASKED"},
+        }
+    }
+    merged = fold([run_event("COMPLETE", at(0), outputs=[dataset("db", "t", {"columnLineage": facet})])])
+    assert derivations(run_mutations(merged)) == {
+        ("a", ("Field", "db", "s", "x")): {"types": ["MASKED"], "subtypes": [], "masking": True}
+    }
+
+
+def test_malformed_column_lineage_is_refused_at_decode() -> None:
+    facet = {"fields": {"b": {"inputFields": [{"namespace": "db", "name": "s"}]}}}  # no field
+    raw = json.dumps(run_event_dict("COMPLETE", at(0), outputs=[dataset("db", "t", {"columnLineage": facet})]))
+    with pytest.raises(InvalidEvent) as caught:
+        decode_run_event(raw)
+    assert caught.value.reason == "schema-invalid"

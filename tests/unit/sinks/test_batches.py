@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from lineage.graph_model import DATETIME_PROPERTIES, NODE_KEYS, RELATIONSHIPS
-from lineage.mutations import EdgeUpsert, NodeUpsert, Versioned, node, ref
+from lineage.mutations import Derivation, EdgeUpsert, FieldsUpsert, FieldVersion, NodeUpsert, Versioned, node, ref
 from sinks import cypher
 from sinks.batches import plan
 
@@ -229,3 +229,33 @@ def test_schema_statements_have_one_uniqueness_constraint_per_label() -> None:
         assert match, text
         constrained[match.group(1)] = tuple(p.removeprefix("n.") for p in match.group(2).split(", "))
     assert constrained == NODE_KEYS
+
+
+def test_fields_and_derivations_merge_per_key_and_come_after_nodes_in_key_order() -> None:
+    source = ref("Field", namespace="db", name="src", field="id")
+
+    def fields(stamp: str, kind: str, *names: str) -> FieldsUpsert:
+        return FieldsUpsert(
+            dataset=DS_Y,
+            fields=[FieldVersion(name=n, stamp=stamp, type=kind) for n in names],
+            derived=[Derivation(field=n, source=source, stamp=stamp, types=[kind]) for n in names],
+        )
+
+    batch = [fields("2", "BIGINT", "b", "a"), NodeUpsert(node=DS_X), fields("1", "INT", "a", "c")]
+    for mutations in (batch, batch[::-1]):
+        statements = plan(mutations)
+        assert [text for text, _ in statements] == [
+            cypher.merge_nodes("Dataset"),
+            cypher.merge_fields(),
+            cypher.merge_derivations(),
+        ]
+        ((_, (row,)),) = [s for s in statements if s[0] == cypher.merge_fields()]
+        assert row["key"] == DS_Y.key
+        assert [(f["name"], f["type"]) for f in row["fields"]] == [("a", "BIGINT"), ("b", "BIGINT"), ("c", "INT")]
+        derived = dict(statements)[cypher.merge_derivations()]
+        assert [(r["out"]["field"], r["props"]["types"], r["stamp"]) for r in derived] == [
+            ("a", ["BIGINT"], "2"),
+            ("b", ["BIGINT"], "2"),
+            ("c", ["INT"], "1"),
+        ]
+        assert derived[0]["in"] == source.key
