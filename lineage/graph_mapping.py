@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 from uuid import UUID
 
 from lineage.events import DatasetEvent, JobEvent
@@ -28,6 +28,7 @@ from lineage.mutations import (
     FieldVersion,
     NodeRef,
     NodeUpsert,
+    UsageUpsert,
     Versioned,
     encode_mutation,
     ref,
@@ -50,21 +51,47 @@ def run_mutations(run: MergedRun, before: MergedRun | None = None) -> Mutations:
         old_head = {encode_mutation(m) for m in _head_mutations(before)}
         out = [m for m in head if encode_mutation(m) not in old_head]
     run_ref = ref("Run", runId=str(run.run_id))
+    job_ref = ref("Job", namespace=run.job_namespace, name=run.job_name)
     provisional = _provisional(run)
-    relations: tuple[tuple[RelType, dict[str, DatasetState], dict[str, DatasetState]], ...] = (
-        ("READ", run.inputs, before.inputs if before else {}),
-        ("WROTE", run.outputs, before.outputs if before else {}),
+    window = _seen_window(run)
+    window_changed = before is None or _seen_window(before) != window
+    relations: tuple[
+        tuple[RelType, Literal["CONSUMES", "PRODUCES"], dict[str, DatasetState], dict[str, DatasetState]], ...
+    ] = (
+        ("READ", "CONSUMES", run.inputs, before.inputs if before else {}),
+        ("WROTE", "PRODUCES", run.outputs, before.outputs if before else {}),
     )
-    for relation, datasets, old_datasets in relations:
+    for relation, usage, datasets, old_datasets in relations:
         for ident, ds in sorted(datasets.items(), key=lambda item: item[1].key):
+            edge_changed = before is None or ident not in old_datasets or _provisional(before) != provisional
             if old_datasets.get(ident) != ds:
                 out.extend(_dataset_mutations(ds))
-            elif before is not None and _provisional(before) == provisional:
-                continue  # the dataset and its edge are as ``before`` left them
-            out.append(
-                EdgeUpsert(type=relation, start=run_ref, end=_dataset_ref(ds), props={"provisional": provisional})
-            )
+            if edge_changed:
+                out.append(
+                    EdgeUpsert(type=relation, start=run_ref, end=_dataset_ref(ds), props={"provisional": provisional})
+                )
+            # The job's aggregated edge: whenever this run's edge or its time window changed.
+            if window is not None and (edge_changed or window_changed):
+                first, last = window
+                out.append(
+                    UsageUpsert(
+                        type=usage,
+                        job=job_ref,
+                        dataset=_dataset_ref(ds),
+                        runId=str(run.run_id),
+                        firstSeen=first,
+                        lastSeen=last,
+                    )
+                )
     return out
+
+
+def _seen_window(run: MergedRun) -> tuple[str, str] | None:
+    """The run's earliest and latest event times: they only widen as events arrive, so the
+    aggregated edges' min/max end where full state would put them, whatever the order."""
+    if run.first_event_at is None or run.last_event_at is None:
+        return None  # a state stored before these were kept: its next event fills them
+    return _iso(run.first_event_at) or "", _iso(run.last_event_at) or ""
 
 
 def _head_mutations(run: MergedRun) -> Mutations:

@@ -100,6 +100,9 @@ class MergedRun(BaseModel):
     state: RunState = RunState.NEW
     started_at: datetime | None = None
     terminal_at: dict[RunState, datetime] = Field(default_factory=dict)
+    # The earliest and the latest eventTime of any event of the run (they only widen).
+    first_event_at: datetime | None = None
+    last_event_at: datetime | None = None
     run_facets: FacetMap = Field(default_factory=dict)
     job_facets: FacetMap = Field(default_factory=dict)
     inputs: dict[str, DatasetState] = Field(default_factory=dict)
@@ -137,6 +140,8 @@ def merge_runs(a: MergedRun, b: MergedRun) -> MergedRun:
         state=a.state.join(b.state),
         started_at=_min_time(a.started_at, b.started_at),
         terminal_at=terminal_at,
+        first_event_at=_min_time(a.first_event_at, b.first_event_at),
+        last_event_at=_max_time(a.last_event_at, b.last_event_at),
         run_facets=_merge_facets(a.run_facets, b.run_facets),
         job_facets=_merge_facets(a.job_facets, b.job_facets),
         inputs=_merge_datasets(a.inputs, b.inputs),
@@ -165,6 +170,8 @@ def _from_event(event: RunEvent) -> MergedRun:
         state=state,
         started_at=event.eventTime if state is RunState.RUNNING else None,
         terminal_at={state: event.eventTime} if state.is_done() else {},
+        first_event_at=event.eventTime,
+        last_event_at=event.eventTime,
         run_facets=stamp_facets(event.run.facets, stamp),
         job_facets=stamp_facets(event.job.facets, stamp),
         inputs=stamped_datasets(event.inputs, stamp),
@@ -290,6 +297,14 @@ def _merge_datasets(a: dict[str, DatasetState], b: dict[str, DatasetState]) -> d
     for ident, ds in b.items():
         out[ident] = _merge_dataset(out[ident], ds) if ident in out else ds
     return out
+
+
+def _max_time(a: datetime | None, b: datetime | None) -> datetime | None:
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return max(a, b)
 
 
 def _min_time(a: datetime | None, b: datetime | None) -> datetime | None:

@@ -145,7 +145,35 @@ class FieldsUpsert(BaseModel):
         return self.dataset.message_key()
 
 
-AnyMutation = NodeUpsert | EdgeUpsert | FieldsUpsert
+class UsageUpsert(BaseModel):
+    """One run's contribution to a job's aggregated ``CONSUMES``/``PRODUCES`` edge to a dataset.
+
+    The sink keeps ``firstSeen`` (the earliest), ``lastSeen`` and ``lastRunId`` (of the latest
+    run), and counts ``runCount`` from the graph (the job's runs that READ/WROTE the dataset), so
+    any number of deliveries, in any order, give the same edge.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    op: Literal["usage"] = "usage"
+    type: Literal["CONSUMES", "PRODUCES"]
+    job: NodeRef
+    dataset: NodeRef
+    runId: str = Field(min_length=1)
+    firstSeen: str = Field(min_length=1)
+    lastSeen: str = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _ends(self) -> UsageUpsert:
+        if (self.job.label, self.dataset.label) != ("Job", "Dataset"):
+            raise ValueError(f"{self.type} goes from Job to Dataset, got {self.job.label} to {self.dataset.label}")
+        return self
+
+    def message_key(self) -> str:
+        return self.job.message_key()
+
+
+AnyMutation = NodeUpsert | EdgeUpsert | FieldsUpsert | UsageUpsert
 Mutation = Annotated[AnyMutation, Field(discriminator="op")]
 _MUTATION = TypeAdapter(Mutation)
 

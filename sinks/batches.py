@@ -14,7 +14,15 @@ from datetime import datetime
 from typing import Any
 
 from lineage.graph_model import DATETIME_PROPERTIES
-from lineage.mutations import AnyMutation, Derivation, FieldsUpsert, FieldVersion, NodeUpsert, Versioned
+from lineage.mutations import (
+    AnyMutation,
+    Derivation,
+    FieldsUpsert,
+    FieldVersion,
+    NodeUpsert,
+    UsageUpsert,
+    Versioned,
+)
 from sinks import cypher
 
 Statement = tuple[str, list[dict[str, Any]]]
@@ -27,6 +35,7 @@ def plan(mutations: Iterable[AnyMutation]) -> list[Statement]:
     fields: dict[tuple[str, ...], dict[str, FieldVersion]] = {}
     derived: dict[tuple[str, ...], Derivation] = {}
     dataset_keys: dict[tuple[str, ...], dict[str, str]] = {}
+    usage: dict[str, dict[tuple[str, ...], dict[str, Any]]] = {}
     for m in mutations:
         if isinstance(m, NodeUpsert):
             key = m.node.sort_key()
@@ -46,6 +55,11 @@ def plan(mutations: Iterable[AnyMutation]) -> list[Statement]:
                 pair = (*key, d.field, *d.source.sort_key())
                 if pair not in derived or d.stamp > derived[pair].stamp:
                     derived[pair] = d
+        elif isinstance(m, UsageUpsert):
+            # Rows of one edge from several runs: the sink folds them one after the other.
+            run_row: dict[str, Any] = {"job": m.job.key, "dataset": m.dataset.key, "runId": m.runId}
+            run_row |= _neo4j_props({"firstSeen": m.firstSeen, "lastSeen": m.lastSeen})
+            usage.setdefault(m.type, {})[(*m.job.sort_key(), *m.dataset.sort_key(), m.runId)] = run_row
         else:
             edges.setdefault(m.type, {})[(*m.start.sort_key(), *m.end.sort_key())] = {
                 "start": m.start.key,
@@ -88,6 +102,10 @@ def plan(mutations: Iterable[AnyMutation]) -> list[Statement]:
                 }
             )
         out.append((cypher.merge_derivations(), rows_d))
+    # Last: the aggregated edges count the runs' READ/WROTE edges written above.
+    for rel_type in sorted(usage):
+        rows = usage[rel_type]
+        out.append((cypher.merge_usage(rel_type), [rows[k] for k in sorted(rows)]))
     return out
 
 

@@ -95,6 +95,31 @@ def merge_derivations() -> str:
     )
 
 
+@cache
+def merge_usage(rel_type: str) -> str:
+    """Rows: ``{"job": {...}, "dataset": {...}, "runId", "firstSeen", "lastSeen"}``, one per run.
+
+    ``(:Job)-[:CONSUMES|PRODUCES]->(:Dataset)`` aggregated over runs: the earliest firstSeen,
+    the latest lastSeen and the run it came from (ties: the greater runId), and runCount counted
+    from the graph after the edge's lock is taken, so concurrent sinks cannot undercount.
+    """
+    run_rel = {"CONSUMES": "READ", "PRODUCES": "WROTE"}[rel_type]
+    return (
+        "UNWIND $rows AS row "
+        "MERGE (j:Job {namespace: row.job.namespace, name: row.job.name}) "
+        "MERGE (d:Dataset {namespace: row.dataset.namespace, name: row.dataset.name}) "
+        f"MERGE (j)-[c:{rel_type}]->(d) "
+        "SET c._lock = true REMOVE c._lock "
+        "SET c.lastRunId = CASE WHEN c.lastSeen IS NULL OR row.lastSeen > c.lastSeen "
+        "OR (row.lastSeen = c.lastSeen AND row.runId > c.lastRunId) THEN row.runId ELSE c.lastRunId END, "
+        "c.firstSeen = CASE WHEN c.firstSeen IS NULL OR row.firstSeen < c.firstSeen "
+        "THEN row.firstSeen ELSE c.firstSeen END, "
+        "c.lastSeen = CASE WHEN c.lastSeen IS NULL OR row.lastSeen > c.lastSeen "
+        "THEN row.lastSeen ELSE c.lastSeen END "
+        f"SET c.runCount = COUNT {{ (j)<-[:INSTANCE_OF]-(:Run)-[:{run_rel}]->(d) }}"
+    )
+
+
 def schema_statements() -> list[tuple[str, str]]:
     """(name, statement): a uniqueness constraint on every MERGE key; each backs an index."""
     out = []

@@ -6,7 +6,18 @@ import itertools
 
 import neo4j
 
-from lineage.mutations import Derivation, EdgeUpsert, FieldsUpsert, FieldVersion, NodeUpsert, Versioned, node, ref
+from lineage.mutations import (
+    AnyMutation,
+    Derivation,
+    EdgeUpsert,
+    FieldsUpsert,
+    FieldVersion,
+    NodeUpsert,
+    UsageUpsert,
+    Versioned,
+    node,
+    ref,
+)
 from sinks.neo4j_writer import Neo4jGraphWriter
 
 RUN = ref("Run", runId="0b9f4c5e-1d2a-4c1b-9a8e-3f2d1c0b9a87")
@@ -164,3 +175,38 @@ def test_fields_and_column_lineage_keep_their_latest_versions_whatever_the_order
         ]
         * 3
     )
+
+
+def test_job_usage_edges_aggregate_runs_whatever_the_order_and_repeats(empty_graph: neo4j.Driver) -> None:
+    job, table = ref("Job", namespace="airflow", name="dag.load"), ref("Dataset", namespace="db", name="orders")
+
+    def run(n: int, first: str, last: str) -> list[AnyMutation]:
+        run_ref = ref("Run", runId=f"00000000-0000-4000-8000-00000000000{n}")
+        return [
+            EdgeUpsert(type="INSTANCE_OF", start=run_ref, end=job),
+            EdgeUpsert(type="READ", start=run_ref, end=table),
+            UsageUpsert(
+                type="CONSUMES", job=job, dataset=table, runId=run_ref.key["runId"], firstSeen=first, lastSeen=last
+            ),
+        ]
+
+    runs = [
+        run(1, "2026-11-20T01:00:00+00:00", "2026-11-20T01:05:00+00:00"),
+        run(2, "2026-11-21T01:00:00+00:00", "2026-11-21T01:09:00+00:00"),
+        run(3, "2026-11-19T23:00:00+00:00", "2026-11-20T00:10:00+00:00"),
+    ]
+    writer = Neo4jGraphWriter(empty_graph)
+    writer.ensure_schema()
+    for order in ([0, 1, 2], [2, 1, 0], [1, 0, 2, 1, 0]):
+        empty_graph.execute_query("MATCH (n) DETACH DELETE n")
+        for i in order:
+            writer.write(runs[i])
+        writer.write([m for r in runs for m in r])  # and all again in one batch
+        (edge,) = empty_graph.execute_query(
+            "MATCH (:Job)-[c:CONSUMES]->(:Dataset) RETURN c.runCount AS n, c.firstSeen AS first, "
+            "c.lastSeen AS last, c.lastRunId AS run"
+        ).records
+        assert edge["n"] == 3
+        assert edge["first"].to_native().isoformat() == "2026-11-19T23:00:00+00:00"
+        assert edge["last"].to_native().isoformat() == "2026-11-21T01:09:00+00:00"
+        assert edge["run"] == "00000000-0000-4000-8000-000000000002"

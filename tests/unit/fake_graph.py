@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from lineage.mutations import AnyMutation, EdgeUpsert, FieldsUpsert, NodeUpsert, Versioned, ref
+from lineage.mutations import AnyMutation, EdgeUpsert, FieldsUpsert, NodeUpsert, UsageUpsert, Versioned, ref
 
 
 class FakeGraph:
@@ -22,7 +22,9 @@ class FakeGraph:
 
     def write(self, mutations: Iterable[AnyMutation]) -> None:
         for m in expand(mutations):
-            if isinstance(m, NodeUpsert):
+            if isinstance(m, UsageUpsert):
+                self._usage(m)
+            elif isinstance(m, NodeUpsert):
                 self._node(m.node.sort_key(), m.props, m)
             else:
                 self._node(m.start.sort_key(), {}, None)
@@ -35,6 +37,18 @@ class FakeGraph:
                         _set(edge, m.props)
                 else:
                     _set(edge, m.props)
+
+    def _usage(self, m: UsageUpsert) -> None:
+        job, dataset = m.job.sort_key(), m.dataset.sort_key()
+        self._node(job, {}, None)
+        self._node(dataset, {}, None)
+        edge = self.edges.setdefault((m.type, job, dataset), {})
+        if "lastSeen" not in edge or (m.lastSeen, m.runId) > (edge["lastSeen"], edge["lastRunId"]):
+            edge["lastSeen"], edge["lastRunId"] = m.lastSeen, m.runId
+        edge["firstSeen"] = min(edge.get("firstSeen", m.firstSeen), m.firstSeen)
+        run_rel = {"CONSUMES": "READ", "PRODUCES": "WROTE"}[m.type]
+        runs = {start for (t, start, end) in self.edges if t == "INSTANCE_OF" and end == job}
+        edge["runCount"] = sum(1 for (t, start, end) in self.edges if t == run_rel and start in runs and end == dataset)
 
     def _node(self, key: tuple[str, ...], props: dict[str, Any], upsert: NodeUpsert | None) -> None:
         node = self.nodes.setdefault(key, {})
@@ -57,9 +71,9 @@ def _set(target: dict[str, Any], props: dict[str, Any]) -> None:
             target[name] = value
 
 
-def expand(mutations: Iterable[AnyMutation]) -> list[NodeUpsert | EdgeUpsert]:
+def expand(mutations: Iterable[AnyMutation]) -> list[NodeUpsert | EdgeUpsert | UsageUpsert]:
     """FieldsUpserts as the node and edge upserts they stand for; the rest as they are."""
-    out: list[NodeUpsert | EdgeUpsert] = []
+    out: list[NodeUpsert | EdgeUpsert | UsageUpsert] = []
     for m in mutations:
         if not isinstance(m, FieldsUpsert):
             out.append(m)

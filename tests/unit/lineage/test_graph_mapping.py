@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from lineage.events import InvalidEvent, decode_run_event
 from lineage.graph_mapping import run_mutations
 from lineage.graph_model import NODE_KEYS, RELATIONSHIPS
-from lineage.mutations import EdgeUpsert, FieldsUpsert, NodeUpsert, decode_mutation, encode_mutation
+from lineage.mutations import EdgeUpsert, FieldsUpsert, NodeUpsert, UsageUpsert, decode_mutation, encode_mutation
 from tests.unit.factories import FULL_EVENT, dataset, load_json, run_event, run_event_dict
 from tests.unit.fake_graph import expand
 from tests.unit.lineage.strategies import arrivals, at, fold, run_events
@@ -396,3 +396,20 @@ def test_malformed_column_lineage_is_refused_at_decode() -> None:
     with pytest.raises(InvalidEvent) as caught:
         decode_run_event(raw)
     assert caught.value.reason == "schema-invalid"
+
+
+def test_a_run_contributes_to_its_jobs_aggregated_edges_with_its_event_window() -> None:
+    merged = fold(
+        [
+            run_event("START", at(0), inputs=[dataset("db", "a")]),
+            run_event("RUNNING", at(5)),
+            run_event("COMPLETE", at(9), outputs=[dataset("db", "b")]),
+        ]
+    )
+    usage = {
+        (m.type, m.dataset.key["name"]): (m.firstSeen, m.lastSeen, m.runId)
+        for m in run_mutations(merged)
+        if isinstance(m, UsageUpsert)
+    }
+    window = (at(0).isoformat(), at(9).isoformat(), str(merged.run_id))
+    assert usage == {("CONSUMES", "a"): window, ("PRODUCES", "b"): window}

@@ -143,11 +143,14 @@ async def _test_duplicates_emit_nothing_and_a_redelivery_emits_the_full_state(pr
         complete = raw("COMPLETE", "2026-11-20T10:05:00Z")
         await agent.put(complete, key=run_id)  # offset 3
         changed = sent_mutations(processor, len(first))
-        # Only what COMPLETE changed: the run's state and its edges, no longer provisional.
+        # Only what COMPLETE changed: the run's state, its edges (no longer provisional) and its
+        # contribution to the job's aggregated edges (lastSeen moved).
         assert {(m.op, m.node.label if m.op == "node" else m.type) for m in changed} == {
             ("node", "Run"),
             ("edge", "READ"),
             ("edge", "WROTE"),
+            ("usage", "CONSUMES"),
+            ("usage", "PRODUCES"),
         }
         before = len(graph_messages(processor))
         agent.sent_offset = 3  # Kafka delivers offset 3 again (a crash before the commit)
