@@ -38,6 +38,7 @@ class Settings(BaseModel):
     dlq_topic: str = "openlineage.events.dlq"
     runs_topic: str = "lineage.runs"
     graph_topic: str = "lineage.graph"
+    graph_dlq_topic: str = "lineage.graph.dlq"
     topic_partitions: int = Field(default=6, ge=1)
 
     processor_group: str = "lineage-processor"
@@ -74,7 +75,9 @@ class Settings(BaseModel):
             )
         return value
 
-    @field_validator("events_topic", "dlq_topic", "runs_topic", "graph_topic", "processor_group", "sink_group")
+    @field_validator(
+        "events_topic", "dlq_topic", "runs_topic", "graph_topic", "graph_dlq_topic", "processor_group", "sink_group"
+    )
     @classmethod
     def _kafka_name(cls, value: str) -> str:
         if not KAFKA_NAME.fullmatch(value):

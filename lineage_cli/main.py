@@ -93,6 +93,9 @@ def _parser() -> argparse.ArgumentParser:
     dlq_p = sub.add_parser("dlq", help="show the dead letters: events the processor could not process")
     dlq_p.add_argument("--limit", type=int, default=50, help="show at most N, the oldest (default 50)")
     dlq_p.add_argument("--json", action="store_true", help="print JSON (raw bytes in base64)")
+    dlq_p.add_argument(
+        "--graph", action="store_true", help="the sink's dead letters (graph mutations Neo4j refused) instead"
+    )
     dlq_p.set_defaults(handler=_dlq)
     return parser
 
@@ -206,7 +209,8 @@ def _dlq(args: argparse.Namespace) -> int:
     from producers.dead_letters import format_dead_letters, read_dead_letters
 
     settings = component_settings()
-    letters = read_dead_letters(settings.kafka_bootstrap, settings.dlq_topic, args.limit, timeout=30.0)
+    topic = settings.graph_dlq_topic if args.graph else settings.dlq_topic
+    letters = read_dead_letters(settings.kafka_bootstrap, topic, args.limit, timeout=30.0)
     print(json.dumps([d.as_dict() for d in letters], indent=2) if args.json else format_dead_letters(letters))
     return 0
 

@@ -3,24 +3,29 @@
 Offsets are committed only after Neo4j committed the batch, so a crash or a Neo4j outage means
 the batch is written again, never lost. While Neo4j is unreachable the batch is retried with
 backoff; the partitions are paused meanwhile and the consumer keeps polling, so it stays in
-its group however long the outage lasts.
+its group however long the outage lasts. A record Neo4j refuses for good (or that is not
+mutations at all) goes to the dead-letter topic with the reason, and the rest of the batch is
+written (``sinks.dead_letters``).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import signal
 import threading
 import time
-from typing import Any
+from typing import Any, Protocol
 
 import neo4j
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 from neo4j.exceptions import DriverError, Neo4jError
 
-from lineage.mutations import AnyMutation, decode_change_set
+from lineage.dead_letter import dead_letter
+from lineage.mutations import AnyMutation, decode_change_set, encode_change_set
 from lineage.settings import Settings
 from producers.topics import ensure_topics
+from sinks.dead_letters import DeadLetterWriter
 from sinks.neo4j_writer import Neo4jGraphWriter
 
 logger = logging.getLogger(__name__)
@@ -29,13 +34,21 @@ POLL_SECONDS = 0.5
 MAX_BACKOFF_SECONDS = 30.0
 
 
+class LetterBox(Protocol):
+    def send(self, letters: list[tuple[bytes | None, bytes]]) -> None: ...
+
+
 class GraphSink:
-    def __init__(self, settings: Settings, writer: Neo4jGraphWriter, consumer: Consumer) -> None:
+    def __init__(
+        self, settings: Settings, writer: Neo4jGraphWriter, consumer: Consumer, dead_letters: LetterBox
+    ) -> None:
         self._settings = settings
         self._writer = writer
         self._consumer = consumer
+        self._dead_letters = dead_letters
         self._stopping = threading.Event()
         self.written = 0
+        self.dead_lettered = 0
 
     def stop(self) -> None:
         self._stopping.set()
@@ -51,33 +64,74 @@ class GraphSink:
             self._consumer.close()
 
     def _handle(self, messages: list[Message]) -> None:
-        mutations: list[AnyMutation] = []
-        consumed = False
+        groups: list[tuple[Message, list[AnyMutation]]] = []
+        letters: list[tuple[bytes | None, bytes]] = []
         for msg in messages:
             error = msg.error()
             if error is not None:
                 if error.code() != KafkaError._PARTITION_EOF:
                     logger.error("consume error: %s", error)
                 continue
-            consumed = True
             valid, problems = decode_change_set(msg.value() or b"")
-            mutations += valid
+            groups.append((msg, valid))
             if problems:
-                # Only a producer outside this product could write such a record; skipping it
-                # keeps the sink moving. (Dead-lettering these is part of the sink's DLQ work.)
-                logger.error(
-                    "skipped malformed mutations topic=%s partition=%s offset=%s: %s",
-                    msg.topic(),
-                    msg.partition(),
-                    msg.offset(),
-                    "; ".join(problems)[:2000],
-                )
-        if not consumed:
+                # Only a producer outside this product could write such a record.
+                letters.append(self._letter(msg, "malformed-mutation", "; ".join(problems)))
+        if not groups:
             return
-        if mutations and not self._write_with_retry(mutations):
-            return  # stopping before the batch was written: do not commit it
+        try:
+            if not self._write_with_retry([m for _, ms in groups for m in ms]):
+                return  # stopping before the batch was written: do not commit it
+            written = sum(len(ms) for _, ms in groups)
+        except Neo4jError as exc:
+            # Refused for good: find the records Neo4j will not take, one record at a time.
+            logger.warning("Neo4j refused a batch (%s); writing its %d records one by one", exc.code, len(groups))
+            written = 0
+            for msg, ms in groups:
+                try:
+                    if not self._write_with_retry(ms):
+                        return
+                    written += len(ms)
+                    continue
+                except Neo4jError:
+                    pass
+                # Then mutation by mutation: the letter holds only what Neo4j refused.
+                refused: list[tuple[AnyMutation, Neo4jError]] = []
+                for mutation in ms:
+                    try:
+                        if not self._write_with_retry([mutation]):
+                            return
+                        written += 1
+                    except Neo4jError as error:
+                        refused.append((mutation, error))
+                reasons = "; ".join(sorted({f"{e.code}: {e.message}" for _, e in refused}))
+                letters.append(
+                    self._letter(
+                        msg,
+                        "neo4j-refused",
+                        f"{len(refused)} of {len(ms)} mutation(s) refused: {reasons}",
+                        encode_change_set([m for m, _ in refused]),
+                    )
+                )
+        if letters:
+            self._dead_letters.send(letters)  # before the commit: nothing is lost
+            self.dead_lettered += len(letters)
+            logger.error(
+                "dead-lettered %d record(s) to %s: %s",
+                len(letters),
+                self._settings.graph_dlq_topic,
+                "; ".join(json.loads(v)["message"][:300] for _, v in letters[:3]),
+            )
         self._commit()
-        self.written += len(mutations)
+        self.written += written
+
+    @staticmethod
+    def _letter(msg: Message, reason: str, message: str, raw: bytes | None = None) -> tuple[bytes | None, bytes]:
+        """A dead letter for a record: the record itself, or (``raw``) the part of it refused."""
+        value = msg.value() or b"" if raw is None else raw
+        return msg.key(), dead_letter(
+            value, reason, message, msg.topic() or "", msg.partition() or 0, msg.offset() or 0
+        )
 
     def _commit(self) -> None:
         try:
@@ -145,12 +199,13 @@ def create_consumer(settings: Settings) -> Consumer:
 
 
 def run_sink(settings: Settings) -> None:
-    ensure_topics(settings.kafka_bootstrap, [settings.graph_topic], settings.topic_partitions)
+    ensure_topics(settings.kafka_bootstrap, [settings.graph_topic, settings.graph_dlq_topic], settings.topic_partitions)
     with neo4j.GraphDatabase.driver(settings.neo4j_uri, auth=settings.neo4j_auth) as driver:
         writer = Neo4jGraphWriter(driver, settings.neo4j_database)
         writer.verify(settings.neo4j_uri)
         writer.ensure_schema()
-        sink = GraphSink(settings, writer, create_consumer(settings))
+        letters = DeadLetterWriter(settings.kafka_bootstrap, settings.graph_dlq_topic)
+        sink = GraphSink(settings, writer, create_consumer(settings), letters)
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: sink.stop())
         logger.info(

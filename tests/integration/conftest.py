@@ -64,6 +64,7 @@ def settings(services: Services, tmp_path: Path) -> Settings:
         dlq_topic=f"test-{tag}.openlineage.events.dlq",
         runs_topic=f"test-{tag}.lineage.runs",
         graph_topic=f"test-{tag}.lineage.graph",
+        graph_dlq_topic=f"test-{tag}.lineage.graph.dlq",
         processor_group=f"test-{tag}-processor",
         sink_group=f"test-{tag}-sink",
         topic_partitions=3,

@@ -11,6 +11,7 @@ from typing import Any
 import neo4j
 from confluent_kafka import Consumer
 
+from lineage.mutations import decode_change_set
 from lineage.settings import Settings
 from producers.publisher import EventPublisher
 from producers.topics import ensure_topics
@@ -169,3 +170,38 @@ def test_a_restarted_processor_recovers_run_state_from_the_changelog(
     (record,) = run_state()
     assert record["s"].to_native().isoformat() == "2026-11-20T10:00:00+00:00"  # from the recovered state
     assert record["e"].to_native().isoformat() == "2026-11-20T10:07:00+00:00"
+
+
+def test_what_neo4j_refuses_is_dead_lettered_and_the_rest_of_the_run_lands(
+    settings: Settings, empty_graph: neo4j.Driver, tmp_path: Path
+) -> None:
+    """A dataset name too long for Neo4j's key index: that dataset goes to the graph DLQ with
+    the reason; the run, its job and its other datasets are written, and so are later events."""
+    ensure_topics(settings.kafka_bootstrap, all_topics(settings), settings.topic_partitions)
+    huge = "x" * 40_000
+    bad_run, good_run = str(uuid.uuid4()), str(uuid.uuid4())
+    bad = run_event(bad_run, "COMPLETE", "2026-11-20T10:04:30.500Z")
+    bad["outputs"] = [{"namespace": "s3://warehouse", "name": huge, "facets": {}}]
+    with running(settings, "process", "sink", log_dir=tmp_path / "logs") as procs:
+        with EventPublisher(settings.kafka_bootstrap, settings.events_topic) as publisher:
+            publisher.publish([bad, run_event(good_run, "COMPLETE", "2026-11-20T11:00:00Z")])
+        wait_for(
+            lambda: len(empty_graph.execute_query("MATCH (r:Run) RETURN r").records) == 2,
+            120,
+            "both runs in Neo4j",
+            lambda: logs(tmp_path / "logs"),
+            procs,
+        )
+        letters = _consume_all(settings, settings.graph_dlq_topic, expect=1)
+        assert all(p.poll() is None for p in procs)  # the sink carried on
+
+    (letter,) = letters
+    assert letter["reason"] == "neo4j-refused"
+    assert "too large to index" in letter["message"]
+    refused, problems = decode_change_set(base64.b64decode(letter["raw"]))
+    assert not problems and {json.dumps(m.model_dump(), sort_keys=True).count(huge) > 0 for m in refused} == {True}
+    (row,) = empty_graph.execute_query(
+        "MATCH (r:Run {runId: $id})-[:READ]->(d:Dataset) RETURN r.state AS state, d.name AS input", id=bad_run
+    ).records
+    assert (row["state"], row["input"]) == ("COMPLETED", "shop.public.orders")
+    assert not empty_graph.execute_query("MATCH (d:Dataset) WHERE size(d.name) > 1000 RETURN d").records

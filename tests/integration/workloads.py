@@ -195,6 +195,7 @@ def fresh(settings: Settings, home: Path) -> Settings:
             "dlq_topic": f"t-{tag}.dlq",
             "runs_topic": f"t-{tag}.runs",
             "graph_topic": f"t-{tag}.graph",
+            "graph_dlq_topic": f"t-{tag}.graph.dlq",
             "processor_group": f"t-{tag}-p",
             "sink_group": f"t-{tag}-s",
             "home": home,

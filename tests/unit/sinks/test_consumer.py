@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import threading
 from typing import Any
 
-from neo4j.exceptions import ServiceUnavailable
+import pytest
+from neo4j.exceptions import DatabaseError, ServiceUnavailable
 
-from lineage.mutations import encode_change_set, encode_mutation, node
+from lineage.mutations import decode_change_set, encode_change_set, encode_mutation, node
 from lineage.settings import Settings
 from sinks.consumer import GraphSink
+from sinks.dead_letters import DeadLetterFailed
 
 
 class FakeMessage:
@@ -30,6 +34,9 @@ class FakeMessage:
 
     def offset(self) -> int:
         return self._offset
+
+    def key(self) -> bytes:
+        return b"k%d" % self._offset
 
 
 class FakeError:
@@ -78,8 +85,21 @@ def mutation(i: int) -> FakeMessage:
     return FakeMessage(encode_mutation(node("Job", namespace="ns", name=f"job{i}")), i)
 
 
-def sink(writer: Any, consumer: FakeConsumer) -> GraphSink:
-    return GraphSink(Settings(), writer, consumer)  # type: ignore[arg-type]
+class FakeLetterBox:
+    def __init__(self, consumer: FakeConsumer | None = None, fail: bool = False) -> None:
+        self.letters: list[dict[str, Any]] = []
+        self.consumer, self.fail = consumer, fail
+
+    def send(self, letters: list[tuple[bytes | None, bytes]]) -> None:
+        if self.fail:
+            raise DeadLetterFailed("Kafka is down")
+        self.letters += [json.loads(v) | {"key": k} for k, v in letters]
+        if self.consumer:
+            self.consumer.log.append("dead-letter")
+
+
+def sink(writer: Any, consumer: FakeConsumer, letters: Any = None) -> GraphSink:
+    return GraphSink(Settings(), writer, consumer, letters or FakeLetterBox(consumer))  # type: ignore[arg-type]
 
 
 def test_commits_only_after_neo4j_took_the_batch(monkeypatch: Any) -> None:
@@ -108,14 +128,58 @@ def test_a_poll_with_only_errors_commits_nothing() -> None:
     assert consumer.log == [] and writer.batches == []
 
 
-def test_a_malformed_record_is_skipped_and_the_rest_written() -> None:
+def test_a_malformed_record_is_dead_lettered_before_the_commit_and_the_rest_written() -> None:
     consumer, writer = FakeConsumer(), FlakyWriter(failures=0)
-    sink(writer, consumer)._handle([FakeMessage(b'{"op": "node", "node": {"label": "Evil"}}', 0), mutation(1)])
+    letters = FakeLetterBox(consumer)
+    evil = b'{"op": "node", "node": {"label": "Evil"}}'
+    sink(writer, consumer, letters)._handle([FakeMessage(evil, 0), mutation(1)])
     assert [m.node.key["name"] for m in writer.batches[0]] == ["job1"]
-    assert consumer.log == ["commit"]
+    assert consumer.log == ["dead-letter", "commit"]
+    (letter,) = letters.letters
+    assert letter["reason"] == "malformed-mutation" and "item 0" in letter["message"]
+    assert base64.b64decode(letter["raw"]) == evil
+    assert letter["source"] == {"topic": "lineage.graph", "partition": 0, "offset": 0} and letter["key"] == b"k0"
 
 
-def test_a_change_set_is_written_whole_and_its_malformed_items_skipped() -> None:
+class RefusingWriter:
+    """Neo4j refusing, for good, every batch that holds a dataset named 'too-large'."""
+
+    def __init__(self) -> None:
+        self.batches: list[list[Any]] = []
+
+    def write(self, mutations: list[Any]) -> int:
+        if any(getattr(m, "node", None) is not None and m.node.key.get("name") == "too-large" for m in mutations):
+            raise DatabaseError._hydrate_neo4j(  # type: ignore[attr-defined]
+                code="Neo.DatabaseError.Statement.ExecutionFailed", message="Property value is too large to index"
+            )
+        self.batches.append(mutations)
+        return 1
+
+
+def test_what_neo4j_refuses_is_dead_lettered_and_everything_else_written() -> None:
+    consumer, writer, letters = FakeConsumer(), RefusingWriter(), FakeLetterBox()
+    too_large = node("Dataset", namespace="db", name="too-large")
+    bad = FakeMessage(encode_change_set([node("Job", namespace="ns", name="job1"), too_large]), 1)
+    graph_sink = sink(writer, consumer, letters)
+    graph_sink._handle([mutation(0), bad, mutation(2)])
+    # One by one after the batch was refused: the good part of record 1 is written too.
+    assert [[m.node.key["name"] for m in batch] for batch in writer.batches] == [["job0"], ["job1"], ["job2"]]
+    (letter,) = letters.letters
+    assert letter["reason"] == "neo4j-refused"
+    assert letter["message"].startswith("1 of 2 mutation(s) refused: Neo.DatabaseError.Statement.ExecutionFailed")
+    assert decode_change_set(base64.b64decode(letter["raw"])) == ([too_large], [])
+    assert letter["source"]["offset"] == 1
+    assert consumer.log == ["commit"] and graph_sink.written == 3 and graph_sink.dead_lettered == 1
+
+
+def test_when_a_dead_letter_cannot_be_sent_nothing_is_committed() -> None:
+    consumer = FakeConsumer()
+    with pytest.raises(DeadLetterFailed):
+        sink(FlakyWriter(failures=0), consumer, FakeLetterBox(fail=True))._handle([FakeMessage(b"junk", 0)])
+    assert "commit" not in consumer.log
+
+
+def test_a_change_set_is_written_whole_and_its_malformed_items_dead_lettered() -> None:
     consumer, writer = FakeConsumer(), FlakyWriter(failures=0)
     change_set = encode_change_set([node("Job", namespace="ns", name="a"), node("Job", namespace="ns", name="b")])
     evil = (
@@ -123,6 +187,14 @@ def test_a_change_set_is_written_whole_and_its_malformed_items_skipped() -> None
         + encode_mutation(node("Job", namespace="ns", name="c"))
         + b"]"
     )
-    sink(writer, consumer)._handle([FakeMessage(change_set, 0), FakeMessage(evil, 1), FakeMessage(b"not json", 2)])
+    letters = FakeLetterBox(consumer)
+    sink(writer, consumer, letters)._handle(
+        [FakeMessage(change_set, 0), FakeMessage(evil, 1), FakeMessage(b"not json", 2)]
+    )
     assert [m.node.key["name"] for m in writer.batches[0]] == ["a", "b", "c"]
-    assert consumer.log == ["commit"]
+    # The records with a bad part are dead-lettered whole (their good parts are written too).
+    assert [(x["reason"], x["source"]["offset"]) for x in letters.letters] == [
+        ("malformed-mutation", 1),
+        ("malformed-mutation", 2),
+    ]
+    assert consumer.log == ["dead-letter", "commit"]
