@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from lineage.settings import Settings, SettingsError
+from lineage_cli import query_commands
 from lineage_cli.logs import configure_logging
 from lineage_stack import stack
 from lineage_stack.errors import StackError
@@ -97,6 +98,7 @@ def _parser() -> argparse.ArgumentParser:
         "--graph", action="store_true", help="the sink's dead letters (graph mutations Neo4j refused) instead"
     )
     dlq_p.set_defaults(handler=_dlq)
+    query_commands.add_commands(sub)
     return parser
 
 

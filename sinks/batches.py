@@ -1,9 +1,10 @@
 """Turning a list of mutations into ordered statement batches.
 
-Within a batch the last mutation of a node or relationship wins for its properties (they are
-full-state upserts); versioned properties, fields and derivations merge per name, the greatest
-stamp winning. Nodes go first, then fields, relationships, and column lineage; rows are sorted by
-key so that concurrent sinks take Neo4j locks in one order and do not deadlock each other.
+Within a batch, a node's or relationship's properties are applied in order, as successive
+``SET n += props`` would (the last value of each property wins); versioned properties, fields
+and derivations merge per name, the greatest stamp winning. Nodes go first, then fields,
+relationships, column lineage and the jobs' aggregated edges; rows are sorted by key so that
+concurrent sinks take Neo4j locks in one order and do not deadlock each other.
 """
 
 from __future__ import annotations
@@ -39,7 +40,10 @@ def plan(mutations: Iterable[AnyMutation]) -> list[Statement]:
     for m in mutations:
         if isinstance(m, NodeUpsert):
             key = m.node.sort_key()
-            nodes.setdefault(m.node.label, {})[key] = {"key": m.node.key, "props": _neo4j_props(m.props)}
+            # Sequential `SET n += props` semantics: a later upsert's props win, props it does not
+            # mention stay (a parent run's placeholder must not erase the run's own state).
+            node_row = nodes.setdefault(m.node.label, {}).setdefault(key, {"key": m.node.key, "props": {}})
+            node_row["props"].update(_neo4j_props(m.props))
             merged = versioned.setdefault(key, {})
             for name, version in m.versioned.items():
                 if name not in merged or version.stamp > merged[name].stamp:
@@ -61,11 +65,10 @@ def plan(mutations: Iterable[AnyMutation]) -> list[Statement]:
             run_row |= _neo4j_props({"firstSeen": m.firstSeen, "lastSeen": m.lastSeen})
             usage.setdefault(m.type, {})[(*m.job.sort_key(), *m.dataset.sort_key(), m.runId)] = run_row
         else:
-            edges.setdefault(m.type, {})[(*m.start.sort_key(), *m.end.sort_key())] = {
-                "start": m.start.key,
-                "end": m.end.key,
-                "props": _neo4j_props(m.props),
-            }
+            edge_row = edges.setdefault(m.type, {}).setdefault(
+                (*m.start.sort_key(), *m.end.sort_key()), {"start": m.start.key, "end": m.end.key, "props": {}}
+            )
+            edge_row["props"].update(_neo4j_props(m.props))
     out: list[Statement] = []
     for label in sorted(nodes):
         rows = nodes[label]

@@ -259,3 +259,13 @@ def test_fields_and_derivations_merge_per_key_and_come_after_nodes_in_key_order(
             ("c", ["INT"], "1"),
         ]
         assert derived[0]["in"] == source.key
+
+
+def test_a_later_upsert_without_a_property_leaves_it_as_set_n_plus_equals_would() -> None:
+    """A parent run's placeholder (no properties) after the run's own upsert, in one batch."""
+    statements = plan([NodeUpsert(node=RUN_A, props={"state": "COMPLETED"}), NodeUpsert(node=RUN_A)])
+    ((_, (row,)),) = statements
+    assert row["props"] == {"state": "COMPLETED"}
+    edge = plan([EdgeUpsert(type="READ", start=RUN_A, end=DS_X, props={"provisional": False}),
+                 EdgeUpsert(type="READ", start=RUN_A, end=DS_X)])  # fmt: skip
+    assert edge[0][1][0]["props"] == {"provisional": False}

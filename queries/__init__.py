@@ -1,0 +1,1 @@
+"""Queries over the lineage graph (used by the command line)."""

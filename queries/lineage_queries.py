@@ -1,0 +1,317 @@
+"""The questions people ask the graph: one library for the CLI (and, later, the HTTP API).
+
+Every traversal is bounded: ``depth`` (1 to MAX_DEPTH hops, a hop being job -> dataset) is
+written into the pattern's quantifier, never left open. Datasets are reached by their shortest
+path (``ANY SHORTEST``), so a wide, deep graph costs one path per dataset, not one per route.
+
+- ``downstream``: what depends on a dataset (or on one of its columns): datasets and the jobs
+  that read them, with the hop at which each is reached and their owners. ``since`` keeps only
+  edges seen since then (a job's ``CONSUMES``/``PRODUCES`` ``lastSeen``).
+- ``upstream``: what a dataset, or a run's inputs, come from: datasets and the jobs writing them.
+- ``root_cause``: for a run (typically a failed one), the upstream runs that failed or were
+  aborted before it ended, nearest first.
+- ``runs_of_job``: a job's runs, latest first, with their states.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from dataclasses import field as default
+from datetime import datetime
+from typing import Any
+
+import neo4j
+
+MAX_DEPTH = 20
+
+
+class NotFound(LookupError):
+    """The dataset, column or run asked about is not in the graph."""
+
+
+@dataclass(frozen=True)
+class Node:
+    kind: str  # "dataset", "job", "field"
+    namespace: str
+    name: str
+    hops: int
+    field: str | None = None
+    owners: list[str] = default(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Lineage:
+    start: dict[str, str]
+    depth: int
+    datasets: list[Node]
+    jobs: list[Node]
+    fields: list[Node] = default(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Cause:
+    runId: str
+    job: dict[str, str]
+    state: str
+    startedAt: str | None
+    endedAt: str | None
+    errorMessage: str | None
+    dataset: dict[str, str]  # the upstream dataset it writes
+    hops: int
+
+
+def _depth(depth: int) -> int:
+    if not 1 <= depth <= MAX_DEPTH:
+        raise ValueError(f"depth must be between 1 and {MAX_DEPTH}, got {depth}")
+    return depth
+
+
+def _owners(facet: str | None) -> list[str]:
+    try:
+        owners = json.loads(facet).get("owners", []) if facet else []
+    except (ValueError, AttributeError):
+        return []
+    return sorted({o["name"] for o in owners if isinstance(o, dict) and isinstance(o.get("name"), str)})
+
+
+def _require(driver: neo4j.Driver, query: str, what: str, **params: Any) -> None:
+    if not driver.execute_query(query, params, routing_=neo4j.RoutingControl.READ).records:
+        raise NotFound(f"{what} is not in the graph")
+
+
+def _datasets_and_jobs(
+    driver: neo4j.Driver, starts_query: str, direction: str, depth: int, since: datetime | None, params: dict[str, Any]
+) -> tuple[list[Node], list[Node]]:
+    """Datasets reachable from the start datasets (hop 0) and the jobs on the way.
+
+    "down" walks ``(dataset)<-[:CONSUMES]-(job)-[:PRODUCES]->(dataset)``, "up" the reverse; an
+    ``ALIAS_OF`` edge (a path and its table, a rename) is crossed at no cost in either direction,
+    since both ends are one dataset. A job is reached at hop k+1 when it reads (down) or writes
+    (up) a dataset reached at hop k < depth.
+    """
+    into, out = ("CONSUMES", "PRODUCES") if direction == "down" else ("PRODUCES", "CONSUMES")
+    # Relationships per hop: into, out, and at most one alias crossing on each side.
+    longest = 4 * depth + 1
+    step = (
+        f"((a)-[r:{into}|{out}|ALIAS_OF]-(b) WHERE "
+        f"((type(r) = '{into}' AND startNode(r) = b) OR (type(r) = '{out}' AND startNode(r) = a) "
+        "OR type(r) = 'ALIAS_OF') AND ($since IS NULL OR type(r) = 'ALIAS_OF' OR r.lastSeen >= $since))"
+    )
+    query = (
+        f"{starts_query} "
+        "WITH collect(DISTINCT s) AS starts UNWIND starts AS s "
+        f"OPTIONAL MATCH p = ANY SHORTEST (s) {step}{{1,{longest}}} (d:Dataset) "
+        f"WITH starts, d, min(size([x IN relationships(p) WHERE type(x) = '{into}'])) AS hops "
+        "WHERE d IS NULL OR (NOT d IN starts AND hops <= $depth) "
+        "WITH starts, collect(CASE WHEN d IS NULL THEN NULL ELSE {node: d, hops: hops} END) AS reached "
+        "UNWIND [x IN starts | {node: x, hops: 0}] + reached AS ds "
+        f"OPTIONAL MATCH (n)<-[a:{into}]-(j:Job) WHERE n = ds.node AND ds.hops < $depth "
+        "AND ($since IS NULL OR a.lastSeen IS NULL OR a.lastSeen >= $since) "
+        "RETURN ds.node AS d, ds.hops AS hops, j, ds.hops + 1 AS jobHops"
+    )
+    records = driver.execute_query(
+        query, {**params, "since": since, "depth": depth}, routing_=neo4j.RoutingControl.READ
+    ).records
+    datasets: dict[tuple[str, str], Node] = {}
+    jobs: dict[tuple[str, str], Node] = {}
+    for r in records:
+        d, hops = r["d"], r["hops"]
+        key = (d["namespace"], d["name"])
+        if hops > 0 and (key not in datasets or hops < datasets[key].hops):
+            datasets[key] = Node("dataset", *key, hops=hops, owners=_owners(d.get("facet_ownership")))
+        j = r["j"]
+        if j is not None:
+            jkey = (j["namespace"], j["name"])
+            if jkey not in jobs or r["jobHops"] < jobs[jkey].hops:
+                jobs[jkey] = Node("job", *jkey, hops=r["jobHops"], owners=_owners(j.get("facet_ownership")))
+    order = lambda n: (n.hops, n.namespace, n.name)  # noqa: E731
+    return sorted(datasets.values(), key=order), sorted(jobs.values(), key=order)
+
+
+_DATASET_AND_ALIASES = (
+    "MATCH (x:Dataset {namespace: $namespace, name: $name}) "
+    "OPTIONAL MATCH (x)-[:ALIAS_OF]-(alias:Dataset) "
+    "WITH x, collect(alias) AS aliases UNWIND [x] + aliases AS s"
+)
+
+
+def downstream(
+    driver: neo4j.Driver,
+    namespace: str,
+    name: str,
+    depth: int = 5,
+    since: datetime | None = None,
+    field_name: str | None = None,
+) -> Lineage:
+    """What is downstream of a dataset (or, with ``field_name``, of one of its columns)."""
+    depth = _depth(depth)
+    if field_name is not None:
+        return _column_downstream(driver, namespace, name, field_name, depth)
+    _require(
+        driver,
+        "MATCH (d:Dataset {namespace: $namespace, name: $name}) RETURN d",
+        f"dataset {namespace}/{name}",
+        namespace=namespace,
+        name=name,
+    )
+    datasets, jobs = _datasets_and_jobs(
+        driver, _DATASET_AND_ALIASES, "down", depth, since, {"namespace": namespace, "name": name}
+    )
+    return Lineage({"namespace": namespace, "name": name}, depth, datasets, jobs)
+
+
+def _column_downstream(driver: neo4j.Driver, namespace: str, name: str, field_name: str, depth: int) -> Lineage:
+    key = {"namespace": namespace, "name": name, "field": field_name}
+    _require(
+        driver,
+        "MATCH (f:Field {namespace: $namespace, name: $name, field: $field}) RETURN f",
+        f"column {namespace}/{name}.{field_name}",
+        **key,
+    )
+    records = driver.execute_query(
+        "MATCH (s:Field {namespace: $namespace, name: $name, field: $field}) "
+        f"MATCH p = ANY SHORTEST (s)<-[:DERIVED_FROM]-{{1,{depth}}}(f:Field) "
+        "OPTIONAL MATCH (d:Dataset)-[:HAS_FIELD]->(f) "
+        "RETURN f, length(p) AS hops, d.facet_ownership AS ownership, "
+        "any(r IN relationships(p) WHERE r.masking) AS masked",
+        key,
+        routing_=neo4j.RoutingControl.READ,
+    ).records
+    fields = sorted(
+        (
+            Node(
+                "field",
+                r["f"]["namespace"],
+                r["f"]["name"],
+                hops=r["hops"],
+                field=r["f"]["field"],
+                owners=_owners(r["ownership"]),
+            )
+            for r in records
+        ),
+        key=lambda n: (n.hops, n.namespace, n.name, n.field or ""),
+    )
+    datasets: dict[tuple[str, str], Node] = {}
+    for f in fields:
+        if (f.namespace, f.name) not in datasets:
+            datasets[(f.namespace, f.name)] = Node("dataset", f.namespace, f.name, hops=f.hops, owners=f.owners)
+    return Lineage(key, depth, list(datasets.values()), [], fields)
+
+
+def upstream(
+    driver: neo4j.Driver,
+    namespace: str | None = None,
+    name: str | None = None,
+    run_id: str | None = None,
+    depth: int = 5,
+) -> Lineage:
+    """What a dataset comes from, or (``run_id``) what a run's inputs come from."""
+    depth = _depth(depth)
+    if run_id is not None:
+        _require(driver, "MATCH (r:Run {runId: $runId}) RETURN r", f"run {run_id}", runId=run_id)
+        starts = (
+            "MATCH (:Run {runId: $runId})-[:READ]->(x:Dataset) "
+            "OPTIONAL MATCH (x)-[:ALIAS_OF]-(alias:Dataset) "
+            "WITH x, collect(alias) AS aliases UNWIND [x] + aliases AS s"
+        )
+        datasets, jobs = _datasets_and_jobs(driver, starts, "up", depth, None, {"runId": run_id})
+        inputs = driver.execute_query(
+            "MATCH (:Run {runId: $runId})-[:READ]->(d:Dataset) RETURN d",
+            {"runId": run_id},
+            routing_=neo4j.RoutingControl.READ,
+        ).records
+        direct = [
+            Node("dataset", r["d"]["namespace"], r["d"]["name"], hops=0, owners=_owners(r["d"].get("facet_ownership")))
+            for r in inputs
+        ]
+        return Lineage({"runId": run_id}, depth, sorted(direct, key=lambda n: (n.namespace, n.name)) + datasets, jobs)
+    if namespace is None or name is None:
+        raise ValueError("upstream needs a dataset (namespace and name) or a run id")
+    _require(
+        driver,
+        "MATCH (d:Dataset {namespace: $namespace, name: $name}) RETURN d",
+        f"dataset {namespace}/{name}",
+        namespace=namespace,
+        name=name,
+    )
+    datasets, jobs = _datasets_and_jobs(
+        driver, _DATASET_AND_ALIASES, "up", depth, None, {"namespace": namespace, "name": name}
+    )
+    return Lineage({"namespace": namespace, "name": name}, depth, datasets, jobs)
+
+
+def root_cause(driver: neo4j.Driver, run_id: str, depth: int = 5) -> list[Cause]:
+    """Upstream runs that failed or were aborted before this run ended: nearest first, then latest.
+
+    Upstream means: runs that wrote one of this run's inputs (hop 1), or a dataset k job-hops
+    further up (hop k+1, within ``depth``), and ended (or started) no later than this run.
+    """
+    lineage = upstream(driver, run_id=run_id, depth=depth)
+    hops: dict[tuple[str, str], int] = {}
+    for d in lineage.datasets:  # a dataset and its aliases: the nearest hop
+        hops[(d.namespace, d.name)] = min(d.hops + 1, hops.get((d.namespace, d.name), d.hops + 1))
+    records = driver.execute_query(
+        "MATCH (r:Run {runId: $runId}) "
+        "UNWIND $datasets AS key "
+        "MATCH (:Dataset {namespace: key[0], name: key[1]})-[:ALIAS_OF*0..1]-(d:Dataset) "
+        "MATCH (d)<-[:WROTE]-(w:Run)-[:INSTANCE_OF]->(j:Job) "
+        "WHERE w.state IN ['FAILED', 'ABORTED'] AND w <> r "
+        "AND coalesce(w.endedAt, w.startedAt) <= coalesce(r.endedAt, r.startedAt, datetime()) "
+        "RETURN w, j, d, key",
+        {"runId": run_id, "datasets": [list(k) for k in hops]},
+        routing_=neo4j.RoutingControl.READ,
+    ).records
+    causes: dict[str, Cause] = {}
+    for r in records:
+        w, d = r["w"], r["d"]
+        hop = hops[(r["key"][0], r["key"][1])]
+        known = causes.get(w["runId"])
+        if known is not None and known.hops <= hop:
+            continue
+        causes[w["runId"]] = Cause(
+            runId=w["runId"],
+            job={"namespace": r["j"]["namespace"], "name": r["j"]["name"]},
+            state=w["state"],
+            startedAt=_iso(w.get("startedAt")),
+            endedAt=_iso(w.get("endedAt")),
+            errorMessage=w.get("errorMessage"),
+            dataset={"namespace": d["namespace"], "name": d["name"]},
+            hops=hop,
+        )
+    latest_first = sorted(causes.values(), key=lambda c: c.endedAt or c.startedAt or "", reverse=True)
+    return sorted(latest_first, key=lambda c: c.hops)
+
+
+def runs_of_job(driver: neo4j.Driver, namespace: str, name: str, limit: int = 20) -> list[dict[str, Any]]:
+    """A job's runs, latest first: runId, state, startedAt, endedAt, errorMessage."""
+    _require(
+        driver,
+        "MATCH (j:Job {namespace: $namespace, name: $name}) RETURN j",
+        f"job {namespace}/{name}",
+        namespace=namespace,
+        name=name,
+    )
+    records = driver.execute_query(
+        "MATCH (:Job {namespace: $namespace, name: $name})<-[:INSTANCE_OF]-(r:Run) "
+        "RETURN r ORDER BY coalesce(r.startedAt, r.endedAt) DESC, r.runId LIMIT $limit",
+        {"namespace": namespace, "name": name, "limit": limit},
+        routing_=neo4j.RoutingControl.READ,
+    ).records
+    return [
+        {
+            "runId": r["r"]["runId"],
+            "state": r["r"].get("state"),
+            "startedAt": _iso(r["r"].get("startedAt")),
+            "endedAt": _iso(r["r"].get("endedAt")),
+            "errorMessage": r["r"].get("errorMessage"),
+        }
+        for r in records
+    ]
+
+
+def _iso(value: Any) -> str | None:
+    return value.iso_format() if value is not None and hasattr(value, "iso_format") else value

@@ -1,0 +1,263 @@
+"""The queries (library and CLI) on a graph the whole pipeline built from a realistic workload.
+
+Day 1: an Airflow DAG's task launches a Spark job that cleans orders from Postgres into a lake
+path (whose symlink names a Hive table, with column lineage: email hashed); dbt models read the
+Hive table into two marts; a dashboard reads one mart. Day 2: an upstream sync fails, the Spark
+job fails, then the dbt model fails; a later Spark failure comes after it and is no cause.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import neo4j
+import pytest
+
+from lineage.settings import Settings
+from producers.publisher import EventPublisher
+from producers.topics import ensure_topics
+from queries.lineage_queries import Node, NotFound, downstream, root_cause, runs_of_job, upstream
+from stream_processor.app import all_topics
+from tests.integration.components import logs, running, settings_env, wait_for
+from tests.integration.services import lineage_command
+from tests.integration.workloads import settled
+
+PRODUCER = "https://github.com/OpenLineage/OpenLineage/tree/1.40.0/integration/spark"
+SCHEMA_URL = "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent"
+ORDERS = {"namespace": "postgres://db:5432", "name": "shop.public.orders"}
+LAKE = {"namespace": "s3a://lake/", "name": "/warehouse/orders_clean/"}  # normalised: s3://lake
+HIVE = {"namespace": "hive://metastore:9083", "name": "warehouse.orders_clean"}
+DAILY = {"namespace": "postgres://warehouse:5432", "name": "analytics.public.orders_daily"}
+CUSTOMERS = {"namespace": "postgres://warehouse:5432", "name": "analytics.public.customers"}
+DASHBOARD = {"namespace": "looker://prod", "name": "dashboards.revenue"}
+RUN = {
+    k: str(uuid.uuid4())
+    for k in ("dag", "task", "spark1", "dbt1", "cust1", "look1", "sync2", "spark2", "dbt2", "spark3")
+}
+
+
+def event(kind: str, run: str, job: tuple[str, str], at: str, inputs: list[Any] = (), outputs: list[Any] = (),
+          parent: str | None = None, error: str | None = None) -> dict[str, Any]:  # fmt: skip
+    facets: dict[str, Any] = {}
+    if parent:
+        facets["parent"] = {"run": {"runId": RUN[parent]}, "job": {"namespace": "airflow", "name": "etl_daily"}}
+    if error:
+        facets["errorMessage"] = {"message": error, "programmingLanguage": "JAVA"}
+    return {
+        "eventType": kind,
+        "eventTime": at,
+        "run": {"runId": RUN[run], "facets": facets},
+        "job": {"namespace": job[0], "name": job[1]},
+        "inputs": list(inputs),
+        "outputs": list(outputs),
+        "producer": PRODUCER,
+        "schemaURL": SCHEMA_URL,
+    }
+
+
+def lake_output() -> dict[str, Any]:
+    lineage = {
+        "email_hash": {
+            "inputFields": [
+                {
+                    **ORDERS,
+                    "field": "email",
+                    "transformations": [{"type": "DIRECT", "subtype": "HASH", "masking": True}],
+                }
+            ]
+        },
+        "order_id": {
+            "inputFields": [
+                {**ORDERS, "field": "order_id", "transformations": [{"type": "DIRECT", "subtype": "IDENTITY"}]}
+            ]
+        },
+    }
+    return {
+        **LAKE,
+        "facets": {
+            "symlinks": {"identifiers": [{**HIVE, "type": "TABLE"}]},
+            "schema": {"fields": [{"name": "order_id", "type": "BIGINT"}, {"name": "email_hash", "type": "STRING"}]},
+            "columnLineage": {"fields": lineage},
+        },
+    }
+
+
+def mart(dataset: dict[str, Any]) -> dict[str, Any]:
+    return {**dataset, "facets": {"ownership": {"owners": [{"name": "team:analytics", "type": "TEAM"}]}}}
+
+
+SPARK, DBT_DAILY, DBT_CUST = (
+    ("spark", "clean_orders"),
+    ("dbt", "analytics.orders_daily"),
+    ("dbt", "analytics.customers"),
+)
+EVENTS = [
+    event("START", "dag", ("airflow", "etl_daily"), "2026-11-20T01:00:00Z"),
+    event("START", "task", ("airflow", "etl_daily.clean_orders"), "2026-11-20T01:01:00Z", parent="dag"),
+    event("START", "spark1", SPARK, "2026-11-20T01:02:00Z", inputs=[ORDERS], parent="task"),
+    event("COMPLETE", "spark1", SPARK, "2026-11-20T01:19:00Z", inputs=[ORDERS], outputs=[lake_output()], parent="task"),
+    event("COMPLETE", "task", ("airflow", "etl_daily.clean_orders"), "2026-11-20T01:20:00Z", parent="dag"),
+    event("START", "dbt1", DBT_DAILY, "2026-11-20T01:30:00Z", inputs=[HIVE], outputs=[mart(DAILY)]),
+    event("COMPLETE", "dbt1", DBT_DAILY, "2026-11-20T01:40:00Z", inputs=[HIVE], outputs=[mart(DAILY)]),
+    event("COMPLETE", "cust1", DBT_CUST, "2026-11-20T01:45:00Z", inputs=[HIVE], outputs=[mart(CUSTOMERS)]),
+    event(
+        "COMPLETE",
+        "look1",
+        ("looker", "revenue_dashboard"),
+        "2026-11-20T03:00:00Z",
+        inputs=[DAILY],
+        outputs=[DASHBOARD],
+    ),
+    event("COMPLETE", "dag", ("airflow", "etl_daily"), "2026-11-20T02:00:00Z"),
+    # Day 2: failures.
+    event(
+        "FAIL", "sync2", ("airbyte", "sync_orders"), "2026-11-21T00:30:00Z", outputs=[ORDERS], error="source timed out"
+    ),
+    event("START", "spark2", SPARK, "2026-11-21T01:02:00Z", inputs=[ORDERS]),
+    event("FAIL", "spark2", SPARK, "2026-11-21T01:05:00Z", inputs=[ORDERS], outputs=[LAKE], error="OutOfMemoryError"),
+    event("START", "dbt2", DBT_DAILY, "2026-11-21T01:30:00Z", inputs=[HIVE], outputs=[mart(DAILY)]),
+    event("FAIL", "dbt2", DBT_DAILY, "2026-11-21T01:31:00Z", inputs=[HIVE], outputs=[mart(DAILY)], error="stale input"),
+    event("FAIL", "spark3", SPARK, "2026-11-21T03:00:00Z", inputs=[ORDERS], outputs=[LAKE], error="later"),
+]
+LAKE_KEY = ("s3://lake", "warehouse/orders_clean")
+
+
+@pytest.fixture(scope="module")
+def graph_settings(tmp_path_factory: pytest.TempPathFactory, services: Any) -> Settings:
+    tag = uuid.uuid4().hex[:10]
+    return Settings(
+        kafka_bootstrap=services.kafka_bootstrap,
+        neo4j_uri=services.neo4j_uri,
+        neo4j_user=services.neo4j_user,
+        neo4j_password=services.neo4j_password,
+        events_topic=f"q-{tag}.events",
+        dlq_topic=f"q-{tag}.dlq",
+        runs_topic=f"q-{tag}.runs",
+        graph_topic=f"q-{tag}.graph",
+        graph_dlq_topic=f"q-{tag}.graph.dlq",
+        processor_group=f"q-{tag}-p",
+        sink_group=f"q-{tag}-s",
+        topic_partitions=3,
+        home=tmp_path_factory.mktemp("queries-home"),
+    )
+
+
+@pytest.fixture(scope="module")
+def graph(
+    neo4j_driver: neo4j.Driver, graph_settings: Settings, tmp_path_factory: pytest.TempPathFactory
+) -> neo4j.Driver:
+    """The graph the processor and sink build from EVENTS (built once for this module)."""
+    settings, tmp = graph_settings, tmp_path_factory.mktemp("queries")
+    neo4j_driver.execute_query("MATCH (n) DETACH DELETE n")
+    ensure_topics(settings.kafka_bootstrap, all_topics(settings), settings.topic_partitions)
+    with running(settings, "process", "sink", log_dir=tmp / "logs") as procs:
+        with EventPublisher(settings.kafka_bootstrap, settings.events_topic) as publisher:
+            publisher.publish(EVENTS)
+        wait_for(
+            lambda: (
+                len(neo4j_driver.execute_query("MATCH (r:Run) WHERE r.state IS NOT NULL RETURN r").records) == len(RUN)
+            ),
+            120,
+            "every run in Neo4j",
+            lambda: logs(tmp / "logs"),
+            procs,
+        )
+        settled(neo4j_driver)
+    return neo4j_driver
+
+
+def names(nodes: list[Node]) -> list[tuple[int, str, str]]:
+    return [(n.hops, n.namespace, n.name) for n in nodes]
+
+
+def test_downstream_of_a_table_crosses_the_path_table_alias(graph: neo4j.Driver) -> None:
+    found = downstream(graph, **ORDERS, depth=5)
+    assert names(found.datasets) == [
+        (1, "hive://metastore:9083", "warehouse.orders_clean"),
+        (1, *LAKE_KEY),
+        (2, "postgres://warehouse:5432", "analytics.public.customers"),
+        (2, "postgres://warehouse:5432", "analytics.public.orders_daily"),
+        (3, "looker://prod", "dashboards.revenue"),
+    ]
+    assert names(found.jobs) == [
+        (1, "spark", "clean_orders"),
+        (2, "dbt", "analytics.customers"),
+        (2, "dbt", "analytics.orders_daily"),
+        (3, "looker", "revenue_dashboard"),
+    ]
+    assert {n.name: n.owners for n in found.datasets}["analytics.public.orders_daily"] == ["team:analytics"]
+
+
+def test_downstream_is_bounded_by_depth_and_by_since(graph: neo4j.Driver) -> None:
+    assert max(n.hops for n in downstream(graph, **ORDERS, depth=2).datasets) == 2
+    recent = downstream(graph, **ORDERS, depth=5, since=datetime(2026, 11, 21, tzinfo=UTC))
+    assert [n.name for n in recent.datasets] == [
+        "warehouse.orders_clean", "warehouse/orders_clean", "analytics.public.orders_daily"
+    ]  # fmt: skip
+    assert [n.name for n in recent.jobs] == ["clean_orders", "analytics.orders_daily"]
+
+
+def test_downstream_of_a_column_follows_column_lineage(graph: neo4j.Driver) -> None:
+    found = downstream(graph, **ORDERS, depth=3, field_name="email")
+    assert [(f.hops, f.namespace, f.name, f.field) for f in found.fields] == [(1, *LAKE_KEY, "email_hash")]
+
+
+def test_upstream_of_a_mart_and_of_a_failed_run(graph: neo4j.Driver) -> None:
+    found = upstream(graph, **DAILY, depth=5)
+    assert names(found.datasets) == [
+        (1, "hive://metastore:9083", "warehouse.orders_clean"),
+        (1, *LAKE_KEY),
+        (2, "postgres://db:5432", "shop.public.orders"),
+    ]
+    assert names(found.jobs) == [
+        (1, "dbt", "analytics.orders_daily"),  # writes the mart
+        (2, "spark", "clean_orders"),  # writes what the mart reads
+        (3, "airbyte", "sync_orders"),  # writes what that reads
+    ]
+    of_run = upstream(graph, run_id=RUN["dbt2"], depth=5)
+    assert names(of_run.datasets)[0] == (0, "hive://metastore:9083", "warehouse.orders_clean")
+    assert (1, "postgres://db:5432", "shop.public.orders") in names(of_run.datasets)
+
+
+def test_root_cause_of_the_failed_dbt_run_is_the_spark_failure_then_the_sync(graph: neo4j.Driver) -> None:
+    causes = root_cause(graph, RUN["dbt2"], depth=5)
+    assert [(c.hops, c.runId, c.job["name"], c.state, c.errorMessage) for c in causes] == [
+        (1, RUN["spark2"], "clean_orders", "FAILED", "OutOfMemoryError"),
+        (2, RUN["sync2"], "sync_orders", "FAILED", "source timed out"),
+    ]
+    assert causes[0].dataset == {"namespace": "s3://lake", "name": "warehouse/orders_clean"}
+    assert root_cause(graph, RUN["dbt1"], depth=5) == []  # day 1: nothing had failed
+
+
+def test_runs_of_a_job_latest_first(graph: neo4j.Driver) -> None:
+    runs = runs_of_job(graph, *SPARK)
+    assert [(r["runId"], r["state"]) for r in runs] == [
+        (RUN["spark3"], "FAILED"), (RUN["spark2"], "FAILED"), (RUN["spark1"], "COMPLETED")
+    ]  # fmt: skip
+
+
+def test_unknown_things_are_reported_not_crashed_on(graph: neo4j.Driver) -> None:
+    with pytest.raises(NotFound, match="dataset db/nope is not in the graph"):
+        downstream(graph, "db", "nope")
+    with pytest.raises(ValueError, match="depth must be between 1 and 20"):
+        downstream(graph, **ORDERS, depth=50)
+
+
+def test_the_cli_answers_the_same_in_json(graph: neo4j.Driver, graph_settings: Settings) -> None:
+    env = settings_env(graph_settings)
+
+    def cli(*args: str) -> Any:
+        done = subprocess.run(lineage_command(*args), env=env, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout)
+
+    impact = cli("impact", ORDERS["namespace"], ORDERS["name"], "--depth", "2", "--json")
+    assert [d["name"] for d in impact["datasets"]][-1] == "analytics.public.orders_daily"
+    causes = cli("root-cause", RUN["dbt2"], "--json")
+    assert [c["runId"] for c in causes] == [RUN["spark2"], RUN["sync2"]]
+    text = subprocess.run(lineage_command("impact", "db", "nope"), env=env, capture_output=True, text=True, timeout=120)
+    assert text.returncode == 1 and "dataset db/nope is not in the graph" in text.stdout
