@@ -314,4 +314,5 @@ def runs_of_job(driver: neo4j.Driver, namespace: str, name: str, limit: int = 20
 
 
 def _iso(value: Any) -> str | None:
-    return value.iso_format() if value is not None and hasattr(value, "iso_format") else value
+    """A Neo4j DATETIME as ISO 8601 (to the microsecond), or the value as stored."""
+    return value.to_native().isoformat() if value is not None and hasattr(value, "to_native") else value
