@@ -54,6 +54,9 @@ class Settings(BaseModel):
 
     ingest_host: str = "127.0.0.1"
     ingest_port: int = Field(default=5050, ge=1, le=65535)
+    # The read-only query API (lineage api).
+    api_host: str = "127.0.0.1"
+    api_port: int = Field(default=5051, ge=1, le=65535)
     # Comma-separated Bearer keys the HTTP endpoint accepts; empty means no authentication.
     ingest_api_keys: SecretStr = SecretStr("")
     # Events larger than this are refused (HTTP 413) or dead-lettered (reason too-large).

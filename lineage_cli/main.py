@@ -75,6 +75,8 @@ def _parser() -> argparse.ArgumentParser:
     process_p.set_defaults(handler=_process)
     sink_p = sub.add_parser("sink", help="run one Neo4j sink")
     sink_p.set_defaults(handler=_sink)
+    api_p = sub.add_parser("api", help="serve the read-only query API (GET /api/v1/impact, ...)")
+    api_p.set_defaults(handler=_api)
     publish_p = sub.add_parser("publish", help="replay OpenLineage events from files or folders into Kafka")
     publish_p.add_argument(
         "paths",
@@ -223,6 +225,12 @@ def _process(_args: argparse.Namespace) -> int:
     return _serve(run_worker)
 
 
+def _api(_args: argparse.Namespace) -> int:
+    from queries.http_api import run_api
+
+    return _serve(run_api)
+
+
 def _sink(_args: argparse.Namespace) -> int:
     from sinks.consumer import run_sink
 
@@ -238,12 +246,14 @@ def _run_all(_args: argparse.Namespace) -> int:
     print(
         f"lineage run: Kafka {settings.kafka_bootstrap}, Neo4j {settings.neo4j_uri}; send OpenLineage "
         f"events to http://{settings.ingest_host}:{settings.ingest_port}/api/v1/lineage or to topic "
-        f"{settings.events_topic}. Ctrl-C stops.",
+        f"{settings.events_topic}; query the graph at http://{settings.api_host}:{settings.api_port}/api/v1 "
+        "or with `lineage impact` (Neo4j Browser: any Cypher client). Ctrl-C stops.",
         file=sys.stderr,
         flush=True,
     )
     children = [
-        subprocess.Popen([sys.executable, "-m", "lineage_cli", name], env=env) for name in ("ingest", "process", "sink")
+        subprocess.Popen([sys.executable, "-m", "lineage_cli", name], env=env)
+        for name in ("ingest", "process", "sink", "api")
     ]
 
     def stop_children(*_: object) -> None:

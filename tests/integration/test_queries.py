@@ -16,10 +16,12 @@ from typing import Any
 
 import neo4j
 import pytest
+from starlette.testclient import TestClient
 
 from lineage.settings import Settings
 from producers.publisher import EventPublisher
 from producers.topics import ensure_topics
+from queries.http_api import create_api
 from queries.lineage_queries import Node, NotFound, downstream, root_cause, runs_of_job, upstream
 from stream_processor.app import all_topics
 from tests.integration.components import logs, running, settings_env, wait_for
@@ -261,3 +263,25 @@ def test_the_cli_answers_the_same_in_json(graph: neo4j.Driver, graph_settings: S
     assert [c["runId"] for c in causes] == [RUN["spark2"], RUN["sync2"]]
     text = subprocess.run(lineage_command("impact", "db", "nope"), env=env, capture_output=True, text=True, timeout=120)
     assert text.returncode == 1 and "dataset db/nope is not in the graph" in text.stdout
+
+
+def test_the_http_api_answers_the_same_and_reports_errors(graph: neo4j.Driver) -> None:
+    client = TestClient(create_api(graph))
+    impact = client.get("/api/v1/impact", params={**ORDERS, "depth": "2"})
+    assert impact.status_code == 200
+    assert [(d["hops"], d["name"]) for d in impact.json()["datasets"]][-1] == (2, "analytics.public.orders_daily")
+    column = client.get("/api/v1/impact", params={**ORDERS, "field": "email"}).json()
+    assert [(f["name"], f["field"]) for f in column["fields"]] == [("warehouse/orders_clean", "email_hash")]
+    causes = client.get("/api/v1/root-cause", params={"runId": RUN["dbt2"]}).json()
+    assert [c["runId"] for c in causes] == [RUN["spark2"], RUN["sync2"]]
+    up = client.get("/api/v1/upstream", params={"runId": RUN["dbt2"]}).json()
+    assert up["datasets"][0]["name"] == "warehouse.orders_clean"
+    runs = client.get("/api/v1/job-runs", params={"namespace": SPARK[0], "name": SPARK[1], "limit": "1"}).json()
+    assert [r["runId"] for r in runs] == [RUN["spark3"]]
+    assert client.get("/api/v1/health").json() == {"status": "ok"}
+
+    missing = client.get("/api/v1/impact", params={"namespace": "db", "name": "nope"})
+    assert (missing.status_code, missing.json()["reason"]) == (404, "not-found")
+    for params in ({"namespace": "db"}, {**ORDERS, "depth": "50"}, {**ORDERS, "depth": "x"}, {**ORDERS, "since": "y"}):
+        bad = client.get("/api/v1/impact", params=params)
+        assert (bad.status_code, bad.json()["reason"]) == (400, "bad-request"), params

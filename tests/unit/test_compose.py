@@ -19,7 +19,7 @@ from lineage_stack.neo4j_server import NEO4J_VERSION
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
-APPS = {"ingest": "ingest", "processor": "process", "sink": "sink"}
+APPS = {"ingest": "ingest", "processor": "process", "sink": "sink", "api": "api"}
 
 
 @pytest.fixture(scope="module")
