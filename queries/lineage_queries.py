@@ -86,50 +86,51 @@ def _require(driver: neo4j.Driver, query: str, what: str, **params: Any) -> None
 def _datasets_and_jobs(
     driver: neo4j.Driver, starts_query: str, direction: str, depth: int, since: datetime | None, params: dict[str, Any]
 ) -> tuple[list[Node], list[Node]]:
-    """Datasets reachable from the start datasets (hop 0) and the jobs on the way.
+    """Datasets reachable from the start datasets (hop 0) and the jobs on the way, breadth first.
 
-    "down" walks ``(dataset)<-[:CONSUMES]-(job)-[:PRODUCES]->(dataset)``, "up" the reverse; an
-    ``ALIAS_OF`` edge (a path and its table, a rename) is crossed at no cost in either direction,
-    since both ends are one dataset. A job is reached at hop k+1 when it reads (down) or writes
-    (up) a dataset reached at hop k < depth.
+    "down" follows ``(dataset)<-[:CONSUMES]-(job)-[:PRODUCES]->(dataset)``, "up" the reverse; an
+    ``ALIAS_OF`` edge (a path and its table, a rename) joins two names of one dataset, so it is
+    crossed at no cost. One query per hop, each starting from that hop's new datasets only: the
+    work grows with the answer, not with the number of routes to it.
     """
     into, out = ("CONSUMES", "PRODUCES") if direction == "down" else ("PRODUCES", "CONSUMES")
-    # Relationships per hop: into, out, and at most one alias crossing on each side.
-    longest = 4 * depth + 1
-    step = (
-        f"((a)-[r:{into}|{out}|ALIAS_OF]-(b) WHERE "
-        f"((type(r) = '{into}' AND startNode(r) = b) OR (type(r) = '{out}' AND startNode(r) = a) "
-        "OR type(r) = 'ALIAS_OF') AND ($since IS NULL OR type(r) = 'ALIAS_OF' OR r.lastSeen >= $since))"
-    )
-    query = (
-        f"{starts_query} "
-        "WITH collect(DISTINCT s) AS starts UNWIND starts AS s "
-        f"OPTIONAL MATCH p = ANY SHORTEST (s) {step}{{1,{longest}}} (d:Dataset) "
-        f"WITH starts, d, min(size([x IN relationships(p) WHERE type(x) = '{into}'])) AS hops "
-        "WHERE d IS NULL OR (NOT d IN starts AND hops <= $depth) "
-        "WITH starts, collect(CASE WHEN d IS NULL THEN NULL ELSE {node: d, hops: hops} END) AS reached "
-        "UNWIND [x IN starts | {node: x, hops: 0}] + reached AS ds "
-        f"OPTIONAL MATCH (n)<-[a:{into}]-(j:Job) WHERE n = ds.node AND ds.hops < $depth "
-        "AND ($since IS NULL OR a.lastSeen IS NULL OR a.lastSeen >= $since) "
-        "RETURN ds.node AS d, ds.hops AS hops, j, ds.hops + 1 AS jobHops"
-    )
-    records = driver.execute_query(
-        query, {**params, "since": since, "depth": depth}, routing_=neo4j.RoutingControl.READ
+    read = neo4j.RoutingControl.READ
+    starts = driver.execute_query(
+        f"{starts_query} RETURN DISTINCT s.namespace AS namespace, s.name AS name", params, routing_=read
     ).records
-    datasets: dict[tuple[str, str], Node] = {}
+    seen: dict[tuple[str, str], int] = {(r["namespace"], r["name"]): 0 for r in starts}
+    found: dict[tuple[str, str], Node] = {}
     jobs: dict[tuple[str, str], Node] = {}
-    for r in records:
-        d, hops = r["d"], r["hops"]
-        key = (d["namespace"], d["name"])
-        if hops > 0 and (key not in datasets or hops < datasets[key].hops):
-            datasets[key] = Node("dataset", *key, hops=hops, owners=_owners(d.get("facet_ownership")))
-        j = r["j"]
-        if j is not None:
-            jkey = (j["namespace"], j["name"])
-            if jkey not in jobs or r["jobHops"] < jobs[jkey].hops:
-                jobs[jkey] = Node("job", *jkey, hops=r["jobHops"], owners=_owners(j.get("facet_ownership")))
+    frontier = [list(k) for k in seen]
+    for hop in range(1, depth + 1):
+        if not frontier:
+            break
+        records = driver.execute_query(
+            "UNWIND $frontier AS key "
+            f"MATCH (:Dataset {{namespace: key[0], name: key[1]}})<-[a:{into}]-(j:Job) "
+            "WHERE $since IS NULL OR a.lastSeen >= $since "
+            f"OPTIONAL MATCH (j)-[b:{out}]->(n:Dataset) WHERE $since IS NULL OR b.lastSeen >= $since "
+            "OPTIONAL MATCH (n)-[:ALIAS_OF]-(alias:Dataset) "
+            "RETURN j, n, collect(alias) AS aliases",
+            {"frontier": frontier, "since": since},
+            routing_=read,
+        ).records
+        frontier = []
+        for r in records:
+            j = r["j"]
+            jobs.setdefault(
+                (j["namespace"], j["name"]),
+                Node("job", j["namespace"], j["name"], hops=hop, owners=_owners(j.get("facet_ownership"))),
+            )
+            for d in (r["n"], *r["aliases"]) if r["n"] is not None else ():
+                key = (d["namespace"], d["name"])
+                if key in seen:
+                    continue
+                seen[key] = hop
+                found[key] = Node("dataset", *key, hops=hop, owners=_owners(d.get("facet_ownership")))
+                frontier.append(list(key))
     order = lambda n: (n.hops, n.namespace, n.name)  # noqa: E731
-    return sorted(datasets.values(), key=order), sorted(jobs.values(), key=order)
+    return sorted(found.values(), key=order), sorted(jobs.values(), key=order)
 
 
 _DATASET_AND_ALIASES = (
