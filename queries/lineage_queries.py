@@ -1,8 +1,9 @@
-"""The questions people ask the graph: one library for the CLI (and, later, the HTTP API).
+"""The questions people ask the graph: one library for the CLI and the HTTP API (``http_api``).
 
-Every traversal is bounded: ``depth`` (1 to MAX_DEPTH hops, a hop being job -> dataset) is
-written into the pattern's quantifier, never left open. Datasets are reached by their shortest
-path (``ANY SHORTEST``), so a wide, deep graph costs one path per dataset, not one per route.
+Every traversal is bounded: ``depth`` is 1 to MAX_DEPTH hops (a hop is one job between two
+datasets). Dataset lineage is walked breadth first, one query per hop from that hop's new
+datasets, so the cost follows the size of the answer, not the number of routes to it; column
+lineage uses a shortest-path pattern whose bound is written into its quantifier.
 
 - ``downstream``: what depends on a dataset (or on one of its columns): datasets and the jobs
   that read them, with the hop at which each is reached and their owners. ``since`` keeps only
