@@ -196,7 +196,12 @@ def decode_mutation(raw: bytes | str) -> AnyMutation:
 
 
 def encode_change_set(mutations: list[AnyMutation]) -> bytes:
-    return b"[" + b",".join(encode_mutation(m) for m in mutations) + b"]"
+    return join_change_set([encode_mutation(m) for m in mutations])
+
+
+def join_change_set(encoded: list[bytes]) -> bytes:
+    """A change set from mutations already encoded (``encode_mutation``)."""
+    return b"[" + b",".join(encoded) + b"]"
 
 
 def decode_change_set(raw: bytes | str) -> tuple[list[AnyMutation], list[str]]:

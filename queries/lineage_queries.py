@@ -153,6 +153,12 @@ def downstream(
     depth = _depth(depth)
     if field_name is not None:
         return _column_downstream(driver, namespace, name, field_name, depth)
+    return _dataset_lineage(driver, namespace, name, "down", depth, since)
+
+
+def _dataset_lineage(
+    driver: neo4j.Driver, namespace: str, name: str, direction: str, depth: int, since: datetime | None
+) -> Lineage:
     _require(
         driver,
         "MATCH (d:Dataset {namespace: $namespace, name: $name}) RETURN d",
@@ -160,10 +166,9 @@ def downstream(
         namespace=namespace,
         name=name,
     )
-    datasets, jobs = _datasets_and_jobs(
-        driver, _DATASET_AND_ALIASES, "down", depth, since, {"namespace": namespace, "name": name}
-    )
-    return Lineage({"namespace": namespace, "name": name}, depth, datasets, jobs)
+    key = {"namespace": namespace, "name": name}
+    datasets, jobs = _datasets_and_jobs(driver, _DATASET_AND_ALIASES, direction, depth, since, key)
+    return Lineage(key, depth, datasets, jobs)
 
 
 def _column_downstream(driver: neo4j.Driver, namespace: str, name: str, field_name: str, depth: int) -> Lineage:
@@ -233,17 +238,7 @@ def upstream(
         return Lineage({"runId": run_id}, depth, sorted(direct, key=lambda n: (n.namespace, n.name)) + datasets, jobs)
     if namespace is None or name is None:
         raise ValueError("upstream needs a dataset (namespace and name) or a run id")
-    _require(
-        driver,
-        "MATCH (d:Dataset {namespace: $namespace, name: $name}) RETURN d",
-        f"dataset {namespace}/{name}",
-        namespace=namespace,
-        name=name,
-    )
-    datasets, jobs = _datasets_and_jobs(
-        driver, _DATASET_AND_ALIASES, "up", depth, None, {"namespace": namespace, "name": name}
-    )
-    return Lineage({"namespace": namespace, "name": name}, depth, datasets, jobs)
+    return _dataset_lineage(driver, namespace, name, "up", depth, None)
 
 
 def root_cause(driver: neo4j.Driver, run_id: str, depth: int = 5) -> list[Cause]:
@@ -253,9 +248,7 @@ def root_cause(driver: neo4j.Driver, run_id: str, depth: int = 5) -> list[Cause]
     further up (hop k+1, within ``depth``), and ended (or started) no later than this run.
     """
     lineage = upstream(driver, run_id=run_id, depth=depth)
-    hops: dict[tuple[str, str], int] = {}
-    for d in lineage.datasets:  # a dataset and its aliases: the nearest hop
-        hops[(d.namespace, d.name)] = min(d.hops + 1, hops.get((d.namespace, d.name), d.hops + 1))
+    hops = {(d.namespace, d.name): d.hops + 1 for d in lineage.datasets}  # each listed once
     records = driver.execute_query(
         "MATCH (r:Run {runId: $runId}) "
         "UNWIND $datasets AS key "

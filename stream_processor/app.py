@@ -25,7 +25,7 @@ import faust
 
 from lineage.dead_letter import dead_letter
 from lineage.events import InvalidEvent
-from lineage.mutations import encode_change_set, encode_mutation
+from lineage.mutations import encode_mutation, join_change_set
 from lineage.processing import Rejected, apply, route
 from lineage.settings import Settings
 from producers.topics import MAX_MESSAGE_BYTES
@@ -130,10 +130,12 @@ def create_app(settings: Settings) -> Processor:
             # One message per event (a change set, keyed like the event): per-message overhead in
             # Faust and Kafka is far larger than per-mutation work.
             changes = [
-                m for m in applied.mutations if recently_sent.first_time(encode_mutation(m)) or applied.redelivered
+                encoded
+                for encoded in map(encode_mutation, applied.mutations)
+                if recently_sent.first_time(encoded) or applied.redelivered
             ]
             if changes:
-                await graph.send(key=key, value=encode_change_set(changes))
+                await graph.send(key=key, value=join_change_set(changes))
 
     return Processor(app, route_agent, merge_agent, events, dlq, runs, graph, run_table)
 

@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -76,3 +77,23 @@ def wait_for(
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}\n{on_timeout()}")
         time.sleep(0.5)
+
+
+def isolated_settings(services: Any, prefix: str, home: Path) -> Settings:
+    """Settings for the real services with topics and consumer groups of their own."""
+    tag = f"{prefix}-{uuid.uuid4().hex[:10]}"
+    return Settings(
+        kafka_bootstrap=services.kafka_bootstrap,
+        neo4j_uri=services.neo4j_uri,
+        neo4j_user=services.neo4j_user,
+        neo4j_password=services.neo4j_password,
+        events_topic=f"{tag}.openlineage.events",
+        dlq_topic=f"{tag}.openlineage.events.dlq",
+        runs_topic=f"{tag}.lineage.runs",
+        graph_topic=f"{tag}.lineage.graph",
+        graph_dlq_topic=f"{tag}.lineage.graph.dlq",
+        processor_group=f"{tag}-processor",
+        sink_group=f"{tag}-sink",
+        topic_partitions=3,
+        home=home,
+    )

@@ -7,7 +7,6 @@ CI=true a missing service fails the test run instead of skipping it.
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,6 +14,7 @@ import neo4j
 import pytest
 
 from lineage.settings import Settings
+from tests.integration.components import isolated_settings
 from tests.integration.services import Services, ServicesUnavailable, provide_services
 
 
@@ -56,19 +56,4 @@ def empty_graph(neo4j_driver: neo4j.Driver) -> neo4j.Driver:
 @pytest.fixture
 def settings(services: Services, tmp_path: Path) -> Settings:
     """Settings pointing at the real services, with topics and groups of this test's own."""
-    tag = uuid.uuid4().hex[:10]
-    return Settings(
-        kafka_bootstrap=services.kafka_bootstrap,
-        neo4j_uri=services.neo4j_uri,
-        neo4j_user=services.neo4j_user,
-        neo4j_password=services.neo4j_password,
-        events_topic=f"test-{tag}.openlineage.events",
-        dlq_topic=f"test-{tag}.openlineage.events.dlq",
-        runs_topic=f"test-{tag}.lineage.runs",
-        graph_topic=f"test-{tag}.lineage.graph",
-        graph_dlq_topic=f"test-{tag}.lineage.graph.dlq",
-        processor_group=f"test-{tag}-processor",
-        sink_group=f"test-{tag}-sink",
-        topic_partitions=3,
-        home=tmp_path / "home",
-    )
+    return isolated_settings(services, "test", tmp_path / "home")

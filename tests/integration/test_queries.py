@@ -24,7 +24,7 @@ from producers.topics import ensure_topics
 from queries.http_api import create_api
 from queries.lineage_queries import Node, NotFound, downstream, root_cause, runs_of_job, upstream
 from stream_processor.app import all_topics
-from tests.integration.components import logs, running, settings_env, wait_for
+from tests.integration.components import isolated_settings, logs, running, settings_env, wait_for
 from tests.integration.services import lineage_command
 from tests.integration.workloads import settled
 
@@ -130,22 +130,7 @@ LAKE_KEY = ("s3://lake", "warehouse/orders_clean")
 
 @pytest.fixture(scope="module")
 def graph_settings(tmp_path_factory: pytest.TempPathFactory, services: Any) -> Settings:
-    tag = uuid.uuid4().hex[:10]
-    return Settings(
-        kafka_bootstrap=services.kafka_bootstrap,
-        neo4j_uri=services.neo4j_uri,
-        neo4j_user=services.neo4j_user,
-        neo4j_password=services.neo4j_password,
-        events_topic=f"q-{tag}.events",
-        dlq_topic=f"q-{tag}.dlq",
-        runs_topic=f"q-{tag}.runs",
-        graph_topic=f"q-{tag}.graph",
-        graph_dlq_topic=f"q-{tag}.graph.dlq",
-        processor_group=f"q-{tag}-p",
-        sink_group=f"q-{tag}-s",
-        topic_partitions=3,
-        home=tmp_path_factory.mktemp("queries-home"),
-    )
+    return isolated_settings(services, "q", tmp_path_factory.mktemp("queries-home"))
 
 
 @pytest.fixture(scope="module")
