@@ -13,8 +13,13 @@ from pathlib import Path
 from lineage_stack.errors import StackError
 
 
-def spawn(cmd: Sequence[str], log_path: Path, cwd: Path) -> int:
-    """Start a detached server process (own session, output to ``log_path``); returns its pid."""
+def spawn(cmd: Sequence[str], log_path: Path, cwd: Path) -> subprocess.Popen[bytes]:
+    """Start a detached server process (own session, output to ``log_path``).
+
+    The caller keeps the ``Popen`` while it waits for readiness: whether the server died during
+    start-up is then its real exit status, not a reading of ``/proc`` (which can miss a process
+    for a moment, while the Java launcher re-executes itself, say).
+    """
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("ab") as log:
         proc = subprocess.Popen(
@@ -25,7 +30,7 @@ def spawn(cmd: Sequence[str], log_path: Path, cwd: Path) -> int:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-    return proc.pid
+    return proc
 
 
 def is_running(pid: int | None, marker: str) -> bool:
@@ -104,15 +109,22 @@ def wait_ready(
     name: str,
     address: str,
     probe: Callable[[], bool],
-    alive: Callable[[], bool],
+    exit_status: Callable[[], int | None],
     log: Path,
     timeout: float,
 ) -> None:
-    """Wait until ``probe`` succeeds; fail at once if the process died, with its log's tail."""
+    """Wait until ``probe`` succeeds; fail at once if the process died, with its log's tail.
+
+    ``exit_status`` returns None while the process runs, else its exit status (negative: the signal),
+    as ``Popen.poll`` does.
+    """
 
     def ready() -> bool:
-        if not alive():
-            raise StackError(f"{name} exited during start-up. Last lines of {log}:\n{log_tail(log)}")
+        status = exit_status()
+        if status is not None:
+            raise StackError(
+                f"{name} exited during start-up ({exit_reason(status)}). Last lines of {log}:\n{log_tail(log)}"
+            )
         return probe()
 
     if not wait_until(ready, timeout, interval=0.5):
@@ -121,9 +133,22 @@ def wait_ready(
         )
 
 
+def exit_reason(status: int) -> str:
+    if status < 0:
+        try:
+            name = signal.Signals(-status).name
+        except ValueError:
+            name = f"signal {-status}"
+        hint = " (the kernel's out-of-memory killer sends this; see `dmesg`)" if -status == signal.SIGKILL else ""
+        return f"killed by {name}{hint}"
+    return f"exit code {status}"
+
+
 def log_tail(path: Path, lines: int = 30) -> str:
     try:
         text = path.read_text(errors="replace")
     except FileNotFoundError:
         return "(no log written)"
+    if not text.strip():
+        return "(the log is empty: the process printed nothing)"
     return "\n".join(text.splitlines()[-lines:])

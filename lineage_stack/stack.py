@@ -216,7 +216,8 @@ def _start(
     home = data_dir / server.NAME
     command = server.prepare(java, lib, home, service.port, service.extra_ports)
     log_path = home / f"{server.NAME}.log"
-    service.pid = spawn(command, log_path, home)
+    process = spawn(command, log_path, home)
+    service.pid = process.pid
     started.append(service)
     _write_state(data_dir, state)
     log(f"started {server.LABEL} {server.VERSION} (pid {service.pid}), log {log_path}")
@@ -225,7 +226,7 @@ def _start(
         server.LABEL,
         f"127.0.0.1:{service.port}",
         functools.partial(server.probe, service.port),
-        functools.partial(is_running, service.pid, server.marker(home)),
+        process.poll,
         log_path,
         server.READY_TIMEOUT,
     )

@@ -14,7 +14,15 @@ import pytest
 from lineage_stack import kafka_server, neo4j_server, stack
 from lineage_stack.errors import StackError
 from lineage_stack.maven import fetch_jars
-from lineage_stack.processes import check_ports_free, free_port, is_running, log_tail, wait_ready, wait_until
+from lineage_stack.processes import (
+    check_ports_free,
+    free_port,
+    is_running,
+    log_tail,
+    spawn,
+    wait_ready,
+    wait_until,
+)
 from lineage_stack.tools import find_java, find_maven
 
 
@@ -148,22 +156,43 @@ def test_log_tail_keeps_the_last_lines(tmp_path: Path) -> None:
     log.write_text("\n".join(f"line {i}" for i in range(100)))
     assert log_tail(log, 3) == "line 97\nline 98\nline 99"
     assert log_tail(tmp_path / "missing.log") == "(no log written)"
+    (tmp_path / "empty.log").write_text("")
+    assert "the log is empty" in log_tail(tmp_path / "empty.log")
 
 
 def test_a_server_that_dies_during_start_up_is_reported_with_its_log(tmp_path: Path) -> None:
     log = tmp_path / "neo4j.log"
     log.write_text("Starting...\nERROR Invalid configuration: no such setting 'x.y'\n")
     with pytest.raises(StackError) as err:
-        wait_ready("Neo4j", "127.0.0.1:1", lambda: False, lambda: False, log, timeout=5)
-    assert str(err.value).startswith("Neo4j exited during start-up")
+        wait_ready("Neo4j", "127.0.0.1:1", lambda: False, lambda: 1, log, timeout=5)
+    assert str(err.value).startswith("Neo4j exited during start-up (exit code 1)")
     assert "no such setting 'x.y'" in str(err.value)
+
+
+def test_a_server_killed_during_start_up_says_by_which_signal(tmp_path: Path) -> None:
+    log = tmp_path / "neo4j.log"
+    log.write_text("")
+    with pytest.raises(StackError) as err:
+        wait_ready("Neo4j", "127.0.0.1:1", lambda: False, lambda: -9, log, timeout=5)
+    assert "killed by SIGKILL" in str(err.value)
+    assert "out-of-memory" in str(err.value)
+    assert "the log is empty" in str(err.value)
+
+
+def test_the_start_up_wait_follows_the_real_child_process(tmp_path: Path) -> None:
+    log = tmp_path / "server.log"
+    child = spawn([sys.executable, "-c", "import sys; print('bad config'); sys.exit(3)"], log, tmp_path)
+    with pytest.raises(StackError) as err:
+        wait_ready("Kafka", "127.0.0.1:9", lambda: False, child.poll, log, timeout=10)
+    assert "(exit code 3)" in str(err.value)
+    assert "bad config" in str(err.value)
 
 
 def test_a_server_that_never_answers_times_out_with_its_log(tmp_path: Path) -> None:
     log = tmp_path / "kafka.log"
     log.write_text("still formatting\n")
     with pytest.raises(StackError, match=r"Kafka did not accept clients on 127\.0\.0\.1:9 within 1s"):
-        wait_ready("Kafka", "127.0.0.1:9", lambda: False, lambda: True, log, timeout=1)
+        wait_ready("Kafka", "127.0.0.1:9", lambda: False, lambda: None, log, timeout=1)
 
 
 def test_cluster_ids_never_look_like_options() -> None:
