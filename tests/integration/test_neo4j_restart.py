@@ -45,7 +45,9 @@ def stack(data_dir: Path, *args: str) -> dict[str, Any]:
         text=True,
         timeout=600,
     )
-    assert done.returncode == 0, done.stderr[-3000:]
+    debug_log = data_dir / "neo4j" / "logs" / "debug.log"
+    detail = debug_log.read_text(errors="replace")[-3000:] if debug_log.exists() else "(no debug.log)"
+    assert done.returncode == 0, f"{done.stderr[-3000:]}\nNeo4j's debug.log ends:\n{detail}"
     return json.loads(done.stdout)
 
 
