@@ -12,6 +12,7 @@ run; it is still kept whole as a ``facet_<name>`` property.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import datetime
 from typing import Any, Literal
@@ -61,15 +62,21 @@ def run_mutations(run: MergedRun, before: MergedRun | None = None) -> Mutations:
         ("READ", "CONSUMES", run.inputs, before.inputs if before else {}),
         ("WROTE", "PRODUCES", run.outputs, before.outputs if before else {}),
     )
+    old_provisional = _provisional(before) if before else provisional
     for relation, usage, datasets, old_datasets in relations:
         for ident, ds in sorted(datasets.items(), key=lambda item: item[1].key):
-            edge_changed = before is None or ident not in old_datasets or _provisional(before) != provisional
-            if old_datasets.get(ident) != ds:
+            old = old_datasets.get(ident)
+            dataset_changed = old != ds
+            if dataset_changed:
                 out.extend(_dataset_mutations(ds))
+            props = _edge_props(relation, ds, provisional)
+            edge_changed = (
+                old is None
+                or old_provisional != provisional
+                or (dataset_changed and _edge_props(relation, old, provisional) != props)
+            )
             if edge_changed:
-                out.append(
-                    EdgeUpsert(type=relation, start=run_ref, end=_dataset_ref(ds), props={"provisional": provisional})
-                )
+                out.append(EdgeUpsert(type=relation, start=run_ref, end=_dataset_ref(ds), props=props))
             # The job's aggregated edge: whenever this run's edge or its time window changed.
             if window is not None and (edge_changed or window_changed):
                 first, last = window
@@ -84,6 +91,38 @@ def run_mutations(run: MergedRun, before: MergedRun | None = None) -> Mutations:
                     )
                 )
     return out
+
+
+def _edge_props(relation: RelType, ds: DatasetState, provisional: bool) -> dict[str, Any]:
+    """A READ or WROTE edge's properties. WROTE also says which schema the run wrote
+    (``schemaDigest``, None without a schema facet) and any ``lifecycleStateChange`` it declared:
+    what root cause compares to find the upstream runs that changed a schema."""
+    props: dict[str, Any] = {"provisional": provisional}
+    if relation == "WROTE":
+        schema, change = ds.facets.get("schema"), ds.facets.get("lifecycleStateChange")
+        props["schemaDigest"] = schema_digest(schema.value) if schema else None
+        props["lifecycleStateChange"] = _as_str(_as_dict(change.value).get("lifecycleStateChange")) if change else None
+    return props
+
+
+def schema_digest(schema: Any) -> str | None:
+    """A short digest of a schema facet's columns: names, types and nested fields, in order.
+
+    Descriptions do not count; two schemas with the same digest have the same columns.
+    """
+    fields = _as_dict(schema).get("fields")
+    if not isinstance(fields, list):
+        return None
+    text = json.dumps(_shape(fields), separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _shape(fields: list[Any]) -> list[Any]:
+    return [
+        [f.get("name"), f.get("type"), _shape(f["fields"]) if isinstance(f.get("fields"), list) else []]
+        for f in fields
+        if isinstance(f, dict)
+    ]
 
 
 def _seen_window(run: MergedRun) -> tuple[str, str] | None:

@@ -320,6 +320,54 @@ def test_fields_accumulate_over_schema_versions_each_typed_by_its_latest_version
         assert len(edges(mutations, "HAS_FIELD")) == 2
 
 
+def wrote_props(mutations: Mutations) -> list[dict[str, Any]]:
+    return [m.props for m in mutations if isinstance(m, EdgeUpsert) and m.type == "WROTE"]
+
+
+def _columns(*fields: tuple[str, str], description: str | None = None) -> dict[str, Any]:
+    return {"schema": {"fields": [{"name": n, "type": t, "description": description} for n, t in fields]}}
+
+
+def test_wrote_edges_carry_the_written_schemas_digest_which_only_columns_change() -> None:
+    def digest(facets: dict[str, Any]) -> Any:
+        (props,) = wrote_props(
+            run_mutations(fold([run_event("COMPLETE", at(1), outputs=[dataset("db", "t", facets)])]))
+        )
+        return props["schemaDigest"]
+
+    base = digest(_columns(("id", "INT"), ("email", "STRING")))
+    assert base is not None and len(base) == 16
+    assert digest(_columns(("id", "INT"), ("email", "STRING"), description="documented")) == base
+    assert digest(_columns(("id", "BIGINT"), ("email", "STRING"))) != base  # retyped
+    assert digest(_columns(("id", "INT"))) != base  # dropped
+    assert digest(_columns(("email", "STRING"), ("id", "INT"))) != base  # reordered
+    nested = {"schema": {"fields": [{"name": "a", "type": "struct", "fields": [{"name": "b", "type": "INT"}]}]}}
+    other = {"schema": {"fields": [{"name": "a", "type": "struct", "fields": [{"name": "c", "type": "INT"}]}]}}
+    assert digest(nested) != digest(other)
+    assert digest({}) is None
+
+
+def test_a_schema_change_within_a_run_rewrites_its_wrote_edge_and_a_declared_alter_travels() -> None:
+    start = run_event("START", at(0), outputs=[dataset("db", "t", _columns(("id", "INT")))])
+    complete = run_event(
+        "COMPLETE",
+        at(5),
+        outputs=[
+            dataset("db", "t", _columns(("id", "BIGINT")) | {"lifecycleStateChange": {"lifecycleStateChange": "ALTER"}})
+        ],
+    )
+    before = fold([start])
+    after = fold([start, complete])
+    (first,) = wrote_props(run_mutations(before))
+    (changed,) = wrote_props(run_mutations(after, before))  # change-only output still re-sends the edge
+    assert changed["schemaDigest"] != first["schemaDigest"]
+    assert changed["lifecycleStateChange"] == "ALTER" and first["lifecycleStateChange"] is None
+    assert changed["provisional"] is False
+    # the same schema again, with only a description added: the edge is not re-sent
+    again = run_event("OTHER", at(6), outputs=[dataset("db", "t", _columns(("id", "BIGINT"), description="x"))])
+    assert wrote_props(run_mutations(fold([start, complete, again]), after)) == []
+
+
 # --- column lineage -------------------------------------------------------------------------------
 
 HIVE_CLL = load_json(
