@@ -13,7 +13,7 @@ from typing import Any
 import neo4j
 from neo4j.exceptions import DriverError, Neo4jError
 
-from queries.lineage_queries import MAX_DEPTH, Lineage, NotFound, downstream, root_cause, upstream
+from queries.lineage_queries import MAX_DEPTH, RECENT_WRITES, Lineage, NotFound, downstream, root_cause, upstream
 from sinks.neo4j_writer import Neo4jUnavailable
 
 
@@ -33,8 +33,16 @@ def add_commands(sub: Any) -> None:
     _common(up)
     up.set_defaults(handler=_upstream)
 
-    cause = sub.add_parser("root-cause", help="upstream runs that failed before this run, nearest first")
+    cause = sub.add_parser(
+        "root-cause", help="upstream runs that failed or changed a schema before this run, nearest first"
+    )
     cause.add_argument("run", help="the runId of the failed run")
+    cause.add_argument(
+        "--recent",
+        type=int,
+        default=RECENT_WRITES,
+        help=f"latest writes of each upstream dataset to look at (default {RECENT_WRITES})",
+    )
     _common(cause)
     cause.set_defaults(handler=_root_cause)
 
@@ -89,15 +97,15 @@ def _upstream(args: argparse.Namespace) -> int:
 
 def _root_cause(args: argparse.Namespace) -> int:
     def query(driver: neo4j.Driver) -> int:
-        causes = root_cause(driver, args.run, args.depth)
+        causes = root_cause(driver, args.run, args.depth, args.recent)
         if args.json:
             print(json.dumps([asdict(c) for c in causes], indent=2))
         elif not causes:
-            print(f"no failed or aborted upstream run before run {args.run} (depth {args.depth})")
+            print(f"no upstream run failed or changed a schema before run {args.run} (depth {args.depth})")
         else:
             for c in causes:
                 print(
-                    f"hop {c.hops}  {c.state:<8} {c.job['namespace']}/{c.job['name']}  run {c.runId}  "
+                    f"hop {c.hops}  {','.join(c.reasons):<14} {c.job['namespace']}/{c.job['name']}  run {c.runId}  "
                     f"ended {c.endedAt or '-'}  wrote {c.dataset['namespace']}/{c.dataset['name']}"
                     + (f"\n        error: {c.errorMessage}" if c.errorMessage else "")
                 )

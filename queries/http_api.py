@@ -4,7 +4,7 @@
 | --- | --- | --- |
 | ``GET /api/v1/impact`` | ``namespace``, ``name``; optional ``field``, ``depth``, ``since`` | ``Lineage`` |
 | ``GET /api/v1/upstream`` | ``namespace`` and ``name``, or ``runId``; optional ``depth`` | ``Lineage`` |
-| ``GET /api/v1/root-cause`` | ``runId``, optional ``depth`` | a list of ``Cause`` |
+| ``GET /api/v1/root-cause`` | ``runId``, optional ``depth``, ``recent`` | a list of ``Cause`` |
 | ``GET /api/v1/job-runs`` | ``namespace``, ``name``, optional ``limit`` | a list of runs |
 | ``GET /api/v1/health`` | | 200 when Neo4j answers |
 
@@ -31,7 +31,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from lineage.settings import Settings
-from queries.lineage_queries import NotFound, downstream, root_cause, runs_of_job, upstream
+from queries.lineage_queries import RECENT_WRITES, NotFound, downstream, root_cause, runs_of_job, upstream
 
 logger = logging.getLogger(__name__)
 
@@ -68,7 +68,8 @@ def create_api(driver: neo4j.Driver) -> Starlette:
         return upstream(driver, _required(q, "namespace"), _required(q, "name"), depth=_depth(q)).as_dict()
 
     def cause(q: dict[str, str]) -> Any:
-        return [asdict(c) for c in root_cause(driver, _required(q, "runId"), _depth(q))]
+        recent = _int(q, "recent", RECENT_WRITES)
+        return [asdict(c) for c in root_cause(driver, _required(q, "runId"), _depth(q), recent)]
 
     def job_runs(q: dict[str, str]) -> Any:
         return runs_of_job(driver, _required(q, "namespace"), _required(q, "name"), _int(q, "limit", 20))

@@ -9,15 +9,15 @@ lineage uses a shortest-path pattern whose bound is written into its quantifier.
   that read them, with the hop at which each is reached and their owners. ``since`` keeps only
   edges seen since then (a job's ``CONSUMES``/``PRODUCES`` ``lastSeen``).
 - ``upstream``: what a dataset, or a run's inputs, come from: datasets and the jobs writing them.
-- ``root_cause``: for a run (typically a failed one), the upstream runs that failed or were
-  aborted before it ended, nearest first.
+- ``root_cause``: for a run (typically a failed one), the upstream runs that failed, were
+  aborted or changed a dataset's schema before it ended, nearest first.
 - ``runs_of_job``: a job's runs, latest first, with their states.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from dataclasses import field as default
 from datetime import datetime
 from typing import Any
@@ -63,6 +63,13 @@ class Cause:
     errorMessage: str | None
     dataset: dict[str, str]  # the upstream dataset it writes
     hops: int
+    # Why it is a suspect, of REASONS: FAILED, ABORTED, SCHEMA_CHANGED (its columns differ from
+    # the previous write's), ALTER or DROP (its declared lifecycleStateChange).
+    reasons: list[str] = default(default_factory=list)
+
+
+REASONS = ["FAILED", "ABORTED", "SCHEMA_CHANGED", "ALTER", "DROP"]
+RECENT_WRITES = 10
 
 
 def _depth(depth: int) -> int:
@@ -241,44 +248,87 @@ def upstream(
     return _dataset_lineage(driver, namespace, name, "up", depth, None)
 
 
-def root_cause(driver: neo4j.Driver, run_id: str, depth: int = 5) -> list[Cause]:
-    """Upstream runs that failed or were aborted before this run ended: nearest first, then latest.
+def root_cause(driver: neo4j.Driver, run_id: str, depth: int = 5, recent: int = RECENT_WRITES) -> list[Cause]:
+    """Upstream runs that failed, were aborted or changed a schema before this run: nearest first,
+    then latest.
 
     Upstream means: runs that wrote one of this run's inputs (hop 1), or a dataset k job-hops
-    further up (hop k+1, within ``depth``), and ended (or started) no later than this run.
+    further up (hop k+1, within ``depth``). Of each upstream dataset, the ``recent`` latest writes
+    that ended (or started) no later than this run are looked at. A write changed the schema if
+    the columns it wrote differ from those of the dataset's previous write that carried a schema
+    (``WROTE.schemaDigest``), or if it declared an ALTER or DROP (``lifecycleStateChange``).
     """
+    if recent < 1:
+        raise ValueError(f"recent must be at least 1, got {recent}")
     lineage = upstream(driver, run_id=run_id, depth=depth)
     hops = {(d.namespace, d.name): d.hops + 1 for d in lineage.datasets}  # each listed once
     records = driver.execute_query(
         "MATCH (r:Run {runId: $runId}) "
+        "WITH r, coalesce(r.endedAt, r.startedAt, datetime()) AS until "
         "UNWIND $datasets AS key "
         "MATCH (:Dataset {namespace: key[0], name: key[1]})-[:ALIAS_OF*0..1]-(d:Dataset) "
-        "MATCH (d)<-[:WROTE]-(w:Run)-[:INSTANCE_OF]->(j:Job) "
-        "WHERE w.state IN ['FAILED', 'ABORTED'] AND w <> r "
-        "AND coalesce(w.endedAt, w.startedAt) <= coalesce(r.endedAt, r.startedAt, datetime()) "
-        "RETURN w, j, d, key",
-        {"runId": run_id, "datasets": [list(k) for k in hops]},
+        "CALL { WITH r, d, until "
+        "  MATCH (d)<-[e:WROTE]-(w:Run)-[:INSTANCE_OF]->(j:Job) "
+        "  WHERE w <> r AND coalesce(w.endedAt, w.startedAt) <= until "
+        "  RETURN w, e, j ORDER BY coalesce(w.endedAt, w.startedAt) DESC, w.runId DESC LIMIT $fetch "
+        "} "
+        "RETURN key, d, w, e.schemaDigest AS schema, e.lifecycleStateChange AS change, j",
+        {"runId": run_id, "datasets": [list(k) for k in hops], "fetch": recent + 1},
         routing_=neo4j.RoutingControl.READ,
     ).records
-    causes: dict[str, Cause] = {}
+    writes: dict[tuple[Any, ...], list[Write]] = {}
     for r in records:
-        w, d = r["w"], r["d"]
-        hop = hops[(r["key"][0], r["key"][1])]
-        known = causes.get(w["runId"])
-        if known is not None and known.hops <= hop:
-            continue
-        causes[w["runId"]] = Cause(
+        w, d, j = r["w"], r["d"], r["j"]
+        cause = Cause(
             runId=w["runId"],
-            job={"namespace": r["j"]["namespace"], "name": r["j"]["name"]},
-            state=w["state"],
+            job={"namespace": j["namespace"], "name": j["name"]},
+            state=w.get("state"),
             startedAt=_iso(w.get("startedAt")),
             endedAt=_iso(w.get("endedAt")),
             errorMessage=w.get("errorMessage"),
             dataset={"namespace": d["namespace"], "name": d["name"]},
-            hops=hop,
+            hops=hops[(r["key"][0], r["key"][1])],
         )
+        writes.setdefault((r["key"][0], r["key"][1], d.element_id), []).append(Write(cause, r["schema"], r["change"]))
+    causes: dict[str, Cause] = {}
+    for of_dataset in writes.values():
+        for cause in suspicious_writes(of_dataset, recent):
+            known = causes.get(cause.runId)
+            if known is None or cause.hops < known.hops:
+                causes[cause.runId] = cause
+            elif cause.hops == known.hops:
+                merged = sorted(set(known.reasons) | set(cause.reasons), key=REASONS.index)
+                causes[cause.runId] = replace(known, reasons=merged)
     latest_first = sorted(causes.values(), key=lambda c: c.endedAt or c.startedAt or "", reverse=True)
     return sorted(latest_first, key=lambda c: c.hops)
+
+
+@dataclass(frozen=True)
+class Write:
+    """One run's write of a dataset, as root cause sees it."""
+
+    cause: Cause  # with no reasons yet
+    schema: str | None  # WROTE.schemaDigest
+    change: str | None  # WROTE.lifecycleStateChange
+
+
+def suspicious_writes(writes: list[Write], recent: int) -> list[Cause]:
+    """Of one dataset's writes, the ``recent`` latest that failed, aborted or changed its schema,
+    each with its reasons. Each schema is compared with the next older write that had one."""
+    ordered = sorted(writes, key=lambda w: (w.cause.endedAt or w.cause.startedAt or "", w.cause.runId), reverse=True)
+    out = []
+    for i, write in enumerate(ordered[:recent]):
+        reasons = []
+        if write.cause.state in ("FAILED", "ABORTED"):
+            reasons.append(write.cause.state)
+        previous = next((older.schema for older in ordered[i + 1 :] if older.schema is not None), None)
+        if write.schema is not None and previous is not None and previous != write.schema:
+            reasons.append("SCHEMA_CHANGED")
+        if write.change in ("ALTER", "DROP"):
+            reasons.append(write.change)
+        if reasons:
+            out.append(replace(write.cause, reasons=reasons))
+    return out
 
 
 def runs_of_job(driver: neo4j.Driver, namespace: str, name: str, limit: int = 20) -> list[dict[str, Any]]:

@@ -120,11 +120,19 @@ def merge_usage(rel_type: str) -> str:
     )
 
 
+# Range indexes for lookups by something other than a full key: a job or dataset by its name
+# alone (people often know a table's name, not its namespace), runs by state.
+LOOKUP_INDEXES = {"job_name": ("Job", "name"), "dataset_name": ("Dataset", "name"), "run_state": ("Run", "state")}
+
+
 def schema_statements() -> list[tuple[str, str]]:
-    """(name, statement): a uniqueness constraint on every MERGE key; each backs an index."""
+    """(name, statement): a uniqueness constraint on every MERGE key (each backs an index), then
+    the lookup indexes."""
     out = []
     for label, keys in NODE_KEYS.items():
         props = ", ".join(f"n.{k}" for k in keys)
         name = f"{label.lower()}_key"
         out.append((name, f"CREATE CONSTRAINT {name} IF NOT EXISTS FOR (n:{label}) REQUIRE ({props}) IS UNIQUE"))
+    for name, (label, prop) in LOOKUP_INDEXES.items():
+        out.append((name, f"CREATE INDEX {name} IF NOT EXISTS FOR (n:{label}) ON (n.{prop})"))
     return out

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from typing import Any
 
 import neo4j
 
@@ -53,6 +54,38 @@ def test_schema_has_a_uniqueness_constraint_per_key(empty_graph: neo4j.Driver) -
         ("Dataset", ("namespace", "name")),
         ("Field", ("namespace", "name", "field")),
     } <= found
+    empty_graph.execute_query("CALL db.awaitIndexes(60)")
+    indexes = empty_graph.execute_query("SHOW INDEXES YIELD name, labelsOrTypes, properties, state").records
+    online = {
+        r["name"]: (r["labelsOrTypes"][0], tuple(r["properties"]))
+        for r in indexes
+        if r["state"] == "ONLINE" and r["labelsOrTypes"]
+    }
+    assert {online.get(n) for n in ("job_name", "dataset_name", "run_state")} == {
+        ("Job", ("name",)),
+        ("Dataset", ("name",)),
+        ("Run", ("state",)),
+    }
+
+
+def test_lookups_by_name_alone_and_by_state_seek_an_index(empty_graph: neo4j.Driver) -> None:
+    Neo4jGraphWriter(empty_graph).ensure_schema()
+    empty_graph.execute_query("CALL db.awaitIndexes(60)")
+    for query in (
+        "MATCH (d:Dataset {name: 'orders'}) RETURN d",
+        "MATCH (j:Job {name: 'load'}) RETURN j",
+        "MATCH (r:Run {state: 'RUNNING'}) RETURN r",
+    ):
+        plan = empty_graph.execute_query(f"EXPLAIN {query}").summary.plan
+        assert "NodeIndexSeek" in _operators(plan), (query, _operators(plan))
+
+
+def _operators(plan: Any) -> list[str]:
+    """The operator names of a query plan (as the driver returns it: a dict), depth first."""
+    out = [plan["operatorType"].split("@")[0]]
+    for child in plan.get("children", []):
+        out += _operators(child)
+    return out
 
 
 def test_a_batch_written_twice_leaves_the_same_graph(empty_graph: neo4j.Driver) -> None:

@@ -36,9 +36,24 @@ HIVE = {"namespace": "hive://metastore:9083", "name": "warehouse.orders_clean"}
 DAILY = {"namespace": "postgres://warehouse:5432", "name": "analytics.public.orders_daily"}
 CUSTOMERS = {"namespace": "postgres://warehouse:5432", "name": "analytics.public.customers"}
 DASHBOARD = {"namespace": "looker://prod", "name": "dashboards.revenue"}
+CRM = {"namespace": "postgres://db:5432", "name": "shop.public.customers"}
 RUN = {
     k: str(uuid.uuid4())
-    for k in ("dag", "task", "spark1", "dbt1", "cust1", "look1", "sync2", "spark2", "dbt2", "spark3")
+    for k in (
+        "dag",
+        "task",
+        "spark1",
+        "dbt1",
+        "crm1",
+        "cust1",
+        "look1",
+        "sync2",
+        "crm2",
+        "spark2",
+        "dbt2",
+        "cust2",
+        "spark3",
+    )
 }
 
 
@@ -88,14 +103,21 @@ def lake_output() -> dict[str, Any]:
     }
 
 
+def crm(*columns: str) -> dict[str, Any]:
+    """The customers table as a sync wrote it: these columns, with descriptions that change daily."""
+    fields = [{"name": c, "type": "VARCHAR", "description": f"synced {len(columns)}"} for c in columns]
+    return {**CRM, "facets": {"schema": {"fields": fields}}}
+
+
 def mart(dataset: dict[str, Any]) -> dict[str, Any]:
     return {**dataset, "facets": {"ownership": {"owners": [{"name": "team:analytics", "type": "TEAM"}]}}}
 
 
-SPARK, DBT_DAILY, DBT_CUST = (
+SPARK, DBT_DAILY, DBT_CUST, CRM_SYNC = (
     ("spark", "clean_orders"),
     ("dbt", "analytics.orders_daily"),
     ("dbt", "analytics.customers"),
+    ("airbyte", "sync_customers"),
 )
 EVENTS = [
     event("START", "dag", ("airflow", "etl_daily"), "2026-11-20T01:00:00Z"),
@@ -105,7 +127,8 @@ EVENTS = [
     event("COMPLETE", "task", ("airflow", "etl_daily.clean_orders"), "2026-11-20T01:20:00Z", parent="dag"),
     event("START", "dbt1", DBT_DAILY, "2026-11-20T01:30:00Z", inputs=[HIVE], outputs=[mart(DAILY)]),
     event("COMPLETE", "dbt1", DBT_DAILY, "2026-11-20T01:40:00Z", inputs=[HIVE], outputs=[mart(DAILY)]),
-    event("COMPLETE", "cust1", DBT_CUST, "2026-11-20T01:45:00Z", inputs=[HIVE], outputs=[mart(CUSTOMERS)]),
+    event("COMPLETE", "crm1", CRM_SYNC, "2026-11-20T00:40:00Z", outputs=[crm("id", "email")]),
+    event("COMPLETE", "cust1", DBT_CUST, "2026-11-20T01:45:00Z", inputs=[HIVE, CRM], outputs=[mart(CUSTOMERS)]),
     event(
         "COMPLETE",
         "look1",
@@ -119,10 +142,21 @@ EVENTS = [
     event(
         "FAIL", "sync2", ("airbyte", "sync_orders"), "2026-11-21T00:30:00Z", outputs=[ORDERS], error="source timed out"
     ),
+    # The customers sync renames a column (a schema change, though the run succeeds).
+    event("COMPLETE", "crm2", CRM_SYNC, "2026-11-21T00:40:00Z", outputs=[crm("id", "email_address")]),
     event("START", "spark2", SPARK, "2026-11-21T01:02:00Z", inputs=[ORDERS]),
     event("FAIL", "spark2", SPARK, "2026-11-21T01:05:00Z", inputs=[ORDERS], outputs=[LAKE], error="OutOfMemoryError"),
     event("START", "dbt2", DBT_DAILY, "2026-11-21T01:30:00Z", inputs=[HIVE], outputs=[mart(DAILY)]),
     event("FAIL", "dbt2", DBT_DAILY, "2026-11-21T01:31:00Z", inputs=[HIVE], outputs=[mart(DAILY)], error="stale input"),
+    event(
+        "FAIL",
+        "cust2",
+        DBT_CUST,
+        "2026-11-21T01:50:00Z",
+        inputs=[HIVE, CRM],
+        outputs=[mart(CUSTOMERS)],
+        error="column email does not exist",
+    ),
     event("FAIL", "spark3", SPARK, "2026-11-21T03:00:00Z", inputs=[ORDERS], outputs=[LAKE], error="later"),
 ]
 LAKE_KEY = ("s3://lake", "warehouse/orders_clean")
@@ -183,9 +217,12 @@ def test_downstream_is_bounded_by_depth_and_by_since(graph: neo4j.Driver) -> Non
     assert max(n.hops for n in downstream(graph, **ORDERS, depth=2).datasets) == 2
     recent = downstream(graph, **ORDERS, depth=5, since=datetime(2026, 11, 21, tzinfo=UTC))
     assert [n.name for n in recent.datasets] == [
-        "warehouse.orders_clean", "warehouse/orders_clean", "analytics.public.orders_daily"
-    ]  # fmt: skip
-    assert [n.name for n in recent.jobs] == ["clean_orders", "analytics.orders_daily"]
+        "warehouse.orders_clean",
+        "warehouse/orders_clean",
+        "analytics.public.customers",
+        "analytics.public.orders_daily",
+    ]
+    assert [n.name for n in recent.jobs] == ["clean_orders", "analytics.customers", "analytics.orders_daily"]
 
 
 def test_downstream_of_a_column_follows_column_lineage(graph: neo4j.Driver) -> None:
@@ -212,12 +249,26 @@ def test_upstream_of_a_mart_and_of_a_failed_run(graph: neo4j.Driver) -> None:
 
 def test_root_cause_of_the_failed_dbt_run_is_the_spark_failure_then_the_sync(graph: neo4j.Driver) -> None:
     causes = root_cause(graph, RUN["dbt2"], depth=5)
-    assert [(c.hops, c.runId, c.job["name"], c.state, c.errorMessage) for c in causes] == [
-        (1, RUN["spark2"], "clean_orders", "FAILED", "OutOfMemoryError"),
-        (2, RUN["sync2"], "sync_orders", "FAILED", "source timed out"),
+    assert [(c.hops, c.runId, c.job["name"], c.reasons, c.errorMessage) for c in causes] == [
+        (1, RUN["spark2"], "clean_orders", ["FAILED"], "OutOfMemoryError"),
+        (2, RUN["sync2"], "sync_orders", ["FAILED"], "source timed out"),
     ]
     assert causes[0].dataset == {"namespace": "s3://lake", "name": "warehouse/orders_clean"}
     assert root_cause(graph, RUN["dbt1"], depth=5) == []  # day 1: nothing had failed
+    # the later Spark failure is no cause; neither is day 1's first customers schema
+
+
+def test_root_cause_names_an_upstream_schema_change_of_a_run_that_succeeded(graph: neo4j.Driver) -> None:
+    causes = root_cause(graph, RUN["cust2"], depth=5)
+    assert [(c.hops, c.runId, c.state, c.reasons, c.dataset["name"]) for c in causes] == [
+        (1, RUN["spark2"], "FAILED", ["FAILED"], "warehouse/orders_clean"),  # ended 01:05
+        (1, RUN["crm2"], "COMPLETED", ["SCHEMA_CHANGED"], "shop.public.customers"),  # ended 00:40
+        (2, RUN["sync2"], "FAILED", ["FAILED"], "shop.public.orders"),
+    ]
+    assert root_cause(graph, RUN["cust1"], depth=5) == []
+    # only each dataset's latest write: still compared with the write before it
+    latest = root_cause(graph, RUN["cust2"], depth=1, recent=1)
+    assert [c.runId for c in latest] == [RUN["spark2"], RUN["crm2"], RUN["sync2"]]
 
 
 def test_runs_of_a_job_latest_first(graph: neo4j.Driver) -> None:

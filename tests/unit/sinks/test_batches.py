@@ -216,19 +216,25 @@ def test_unknown_labels_never_reach_cypher(name: str) -> None:
         cypher.merge_edges(name)
 
 
-def test_schema_statements_have_one_uniqueness_constraint_per_label() -> None:
+def test_schema_statements_have_one_uniqueness_constraint_per_label_then_the_lookup_indexes() -> None:
     statements = cypher.schema_statements()
-    assert len(statements) == len(NODE_KEYS)
+    assert len(statements) == len(NODE_KEYS) + len(cypher.LOOKUP_INDEXES)
     names = [name for name, _ in statements]
     assert len(set(names)) == len(names)
     constrained = {}
-    for name, text in statements:
+    for name, text in statements[: len(NODE_KEYS)]:
         match = re.fullmatch(
             rf"CREATE CONSTRAINT {name} IF NOT EXISTS FOR \(n:(\w+)\) REQUIRE \(([^)]*)\) IS UNIQUE", text
         )
         assert match, text
         constrained[match.group(1)] = tuple(p.removeprefix("n.") for p in match.group(2).split(", "))
     assert constrained == NODE_KEYS
+    indexed = {}
+    for name, text in statements[len(NODE_KEYS) :]:
+        match = re.fullmatch(rf"CREATE INDEX {name} IF NOT EXISTS FOR \(n:(\w+)\) ON \(n\.(\w+)\)", text)
+        assert match, text
+        indexed[name] = (match.group(1), match.group(2))
+    assert indexed == {"job_name": ("Job", "name"), "dataset_name": ("Dataset", "name"), "run_state": ("Run", "state")}
 
 
 def test_fields_and_derivations_merge_per_key_and_come_after_nodes_in_key_order() -> None:
