@@ -97,7 +97,7 @@ def main() -> None:
     queries = int(sys.argv[3]) if len(sys.argv) > 3 else 100
     settings = component_settings()
     rng = random.Random(42)
-    with neo4j.GraphDatabase.driver(settings.neo4j_uri, auth=settings.neo4j_auth) as driver:
+    with neo4j.GraphDatabase.driver(settings.neo4j_uri, **settings.neo4j_driver_options) as driver:
         start = time.perf_counter()
         names = build(driver, datasets, jobs, rng)
         counts = driver.execute_query(

@@ -53,7 +53,7 @@ def main() -> None:
     sets = change_sets(runs)
     mutations = sum(len(s) for s in sets)
     batch = settings.sink_batch_size
-    with neo4j.GraphDatabase.driver(settings.neo4j_uri, auth=settings.neo4j_auth) as driver:
+    with neo4j.GraphDatabase.driver(settings.neo4j_uri, **settings.neo4j_driver_options) as driver:
         with driver.session(database=settings.neo4j_database) as session:  # an implicit transaction
             session.run("MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS").consume()
         writer = Neo4jGraphWriter(driver, settings.neo4j_database)

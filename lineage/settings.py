@@ -156,6 +156,13 @@ class Settings(BaseModel):
         password = self.neo4j_password.get_secret_value()
         return (self.neo4j_user, password) if password else None
 
+    @property
+    def neo4j_driver_options(self) -> dict[str, Any]:
+        """Keyword arguments for ``neo4j.GraphDatabase.driver``: the credentials, and no server
+        notifications (they are for query authors: "constraint already exists" at every sink
+        start, "property key does not exist" on a young graph)."""
+        return {"auth": self.neo4j_auth, "notifications_min_severity": "OFF"}
+
 
 class SettingsError(ValueError):
     """A configuration value is missing or malformed; the message says which and why."""

@@ -57,7 +57,7 @@ def _driver() -> Iterator[neo4j.Driver]:
     from lineage_cli.main import component_settings  # main imports this module
 
     settings = component_settings()
-    with neo4j.GraphDatabase.driver(settings.neo4j_uri, auth=settings.neo4j_auth) as driver:
+    with neo4j.GraphDatabase.driver(settings.neo4j_uri, **settings.neo4j_driver_options) as driver:
         try:
             driver.verify_connectivity()
         except (DriverError, Neo4jError) as exc:

@@ -121,7 +121,7 @@ def _since(q: dict[str, str]) -> datetime | None:
 
 
 def run_api(settings: Settings) -> None:
-    with neo4j.GraphDatabase.driver(settings.neo4j_uri, auth=settings.neo4j_auth) as driver:
+    with neo4j.GraphDatabase.driver(settings.neo4j_uri, **settings.neo4j_driver_options) as driver:
         logger.info(
             "query API on http://%s:%d/api/v1 neo4j=%s", settings.api_host, settings.api_port, settings.neo4j_uri
         )

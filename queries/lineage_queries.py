@@ -267,7 +267,7 @@ def root_cause(driver: neo4j.Driver, run_id: str, depth: int = 5, recent: int = 
         "WITH r, coalesce(r.endedAt, r.startedAt, datetime()) AS until "
         "UNWIND $datasets AS key "
         "MATCH (:Dataset {namespace: key[0], name: key[1]})-[:ALIAS_OF*0..1]-(d:Dataset) "
-        "CALL { WITH r, d, until "
+        "CALL (r, d, until) { "
         "  MATCH (d)<-[e:WROTE]-(w:Run)-[:INSTANCE_OF]->(j:Job) "
         "  WHERE w <> r AND coalesce(w.endedAt, w.startedAt) <= until "
         "  RETURN w, e, j ORDER BY coalesce(w.endedAt, w.startedAt) DESC, w.runId DESC LIMIT $fetch "

@@ -200,7 +200,7 @@ def create_consumer(settings: Settings) -> Consumer:
 
 def run_sink(settings: Settings) -> None:
     ensure_topics(settings.kafka_bootstrap, [settings.graph_topic, settings.graph_dlq_topic], settings.topic_partitions)
-    with neo4j.GraphDatabase.driver(settings.neo4j_uri, auth=settings.neo4j_auth) as driver:
+    with neo4j.GraphDatabase.driver(settings.neo4j_uri, **settings.neo4j_driver_options) as driver:
         writer = Neo4jGraphWriter(driver, settings.neo4j_database)
         writer.verify(settings.neo4j_uri)
         writer.ensure_schema()

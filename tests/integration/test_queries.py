@@ -9,9 +9,11 @@ job fails, then the dbt model fails; a later Spark failure comes after it and is
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import uuid
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import neo4j
@@ -321,3 +323,39 @@ def test_the_http_api_answers_the_same_and_reports_errors(graph: neo4j.Driver) -
     for params in ({"namespace": "db"}, {**ORDERS, "depth": "50"}, {**ORDERS, "depth": "x"}, {**ORDERS, "since": "y"}):
         bad = client.get("/api/v1/impact", params=params)
         assert (bad.status_code, bad.json()["reason"]) == (400, "bad-request"), params
+
+
+DOCS = Path(__file__).parents[2]
+
+
+def cypher_examples() -> list[tuple[str, str]]:
+    """(where, query) for every ```cypher block of the README and the cookbook."""
+    out = []
+    for doc in ("README.md", "docs/cypher-cookbook.md"):
+        text = (DOCS / doc).read_text()
+        for i, block in enumerate(re.findall(r"```cypher\n(.*?)```", text, re.S)):
+            out.append((f"{doc} #{i + 1}", block))
+    return out
+
+
+def test_every_cypher_example_in_the_docs_runs_on_the_graph(graph: neo4j.Driver) -> None:
+    examples = cypher_examples()
+    assert len(examples) >= 12
+    params = {**ORDERS, "runId": RUN["dbt2"], "job": SPARK[1], "field": "email"}
+    answered, empty_here = {}, set()
+    for where, query in examples:
+        # today's date, no run running, no change to the orders' schema, other names: may be empty
+        if any(word in query for word in ("datetime()", "'RUNNING'", "schemaDigest", "-prod", "public.users")):
+            empty_here.add(where)
+        try:
+            records, _, _ = graph.execute_query(query, params, routing_=neo4j.RoutingControl.READ)
+        except neo4j.exceptions.Neo4jError as exc:
+            pytest.fail(f"{where} fails: {exc.message}\n{query}")
+        answered[where] = len(records)
+    assert all(n > 0 for where, n in answered.items() if where not in empty_here), answered
+
+
+def test_the_schema_change_example_finds_the_customers_rename(graph: neo4j.Driver) -> None:
+    (query,) = [q for where, q in cypher_examples() if "schemaDigest IS NOT NULL" in q]
+    records, _, _ = graph.execute_query(query, CRM, routing_=neo4j.RoutingControl.READ)
+    assert [r["write.run"] for r in records] == [RUN["crm2"]]
