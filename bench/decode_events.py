@@ -11,6 +11,7 @@ import json
 import time
 import uuid
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -85,7 +86,7 @@ def main() -> None:
     typical = TYPICAL.read_bytes()
     large = json.dumps(large_event()).encode()
     for label, raw in (("typical", typical), ("large", large)):
-        decoded = rate(lambda raw=raw: decode_event(raw))
+        decoded = rate(partial(decode_event, raw))
 
         def process(raw: bytes = raw) -> None:
             route(raw)

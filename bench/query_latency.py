@@ -1,27 +1,32 @@
 """Query latency on a large synthetic graph: downstream impact at depth 5 and 10, upstream, root cause.
 
-Builds (in an emptied Neo4j) a layered lineage graph of DATASETS datasets and JOBS jobs in 20
-layers: each job reads 1-3 nearby datasets of the layer before (sometimes two before) and writes
+Builds (in an emptied Neo4j) a layered lineage graph of about NODES nodes (40% datasets, 30% jobs,
+30% runs) in 20 layers: each job reads 1-3 nearby datasets of the layer before (sometimes two before) and writes
 1-2 nearby datasets of its own layer (fan-in and fan-out in local cones, as pipelines grow), with
 one run per job (a tenth of them failed), then times the library's queries from random starts
-and prints p50/p99 and the median answer size. Deterministic from the seed.
+and prints p50/p99 and the median answer size: downstream of a dataset at depth 5 and 10,
+upstream of a run at depth 10, root cause of a failed run at depth 5. Deterministic from the seed.
 
 Needs Neo4j (the local stack, `lineage stack up`, or LINEAGE_NEO4J_URI). It empties the graph.
-Run: .venv/bin/python bench/query_latency.py [DATASETS] [JOBS] [QUERIES]
+Run: .venv/bin/python -m bench.query_latency [NODES] [--queries N] [--json FILE]
 """
 
 from __future__ import annotations
 
+import argparse
+import json
 import random
 import statistics
-import sys
 import time
 import uuid
 from collections.abc import Callable
+from functools import partial
+from pathlib import Path
 from typing import Any
 
 import neo4j
 
+from bench.common import empty_graph, graph_size, percentiles
 from lineage_cli.main import component_settings
 from queries.lineage_queries import downstream, root_cause, upstream
 from sinks.neo4j_writer import Neo4jGraphWriter
@@ -48,8 +53,7 @@ def build(driver: neo4j.Driver, datasets: int, jobs: int, rng: random.Random) ->
         state = "FAILED" if rng.random() < 0.1 else "COMPLETED"
         rows.append({"job": f"job_{j}", "run": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
                      "reads": reads, "writes": writes, "state": state})  # fmt: skip
-    with driver.session() as session:
-        session.run("MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS").consume()
+    empty_graph(driver)
     Neo4jGraphWriter(driver).ensure_schema()
     for i in range(0, datasets, BATCH):
         driver.execute_query(
@@ -75,7 +79,7 @@ def build(driver: neo4j.Driver, datasets: int, jobs: int, rng: random.Random) ->
     return names
 
 
-def timed(label: str, calls: list[Callable[[], Any]]) -> None:
+def timed(label: str, calls: list[Callable[[], Any]]) -> dict[str, float]:
     for call in calls[:3]:
         call()  # warm-up: plans cached
     times, sizes = [], []
@@ -84,41 +88,62 @@ def timed(label: str, calls: list[Callable[[], Any]]) -> None:
         answer = call()
         times.append((time.perf_counter() - start) * 1000)
         sizes.append(len(answer.datasets) + len(answer.jobs) if hasattr(answer, "datasets") else len(answer))
-    cuts = statistics.quantiles(times, n=100)
+    stats = percentiles(times)
     print(
-        f"  {label:<24} p50 {cuts[49]:6.1f} ms   p99 {cuts[98]:6.1f} ms   ({len(times)} queries; "
+        f"  {label:<24} p50 {stats['p50']:6.1f} ms   p99 {stats['p99']:6.1f} ms   ({len(times)} queries; "
         f"answers of {statistics.median(sizes):.0f} datasets+jobs (median), {max(sizes)} at most)"
     )
+    return {"p50_ms": round(stats["p50"], 2), "p99_ms": round(stats["p99"], 2), "queries": len(times),
+            "median_answer": statistics.median(sizes)}  # fmt: skip
 
 
-def main() -> None:
-    datasets = int(sys.argv[1]) if len(sys.argv) > 1 else 60_000
-    jobs = int(sys.argv[2]) if len(sys.argv) > 2 else 40_000
-    queries = int(sys.argv[3]) if len(sys.argv) > 3 else 100
+def run(nodes: int, queries: int = 100, seed: int = 42) -> dict[str, Any]:
+    """Build a graph of about ``nodes`` nodes (40% datasets, 30% jobs, 30% runs) and time the queries."""
+    datasets, jobs = int(nodes * 0.4), int(nodes * 0.3)
     settings = component_settings()
-    rng = random.Random(42)
+    rng = random.Random(seed)
     with neo4j.GraphDatabase.driver(settings.neo4j_uri, **settings.neo4j_driver_options) as driver:
         start = time.perf_counter()
         names = build(driver, datasets, jobs, rng)
-        counts = driver.execute_query(
-            "CALL () { MATCH (n) RETURN count(n) AS nodes } CALL () { MATCH ()-[r]->() RETURN count(r) AS rels } "
-            "RETURN nodes, rels"
-        ).records[0]
+        built = time.perf_counter() - start
+        node_count, rel_count = graph_size(driver)
         print(
-            f"graph: {datasets:,} datasets, {jobs:,} jobs, {counts['nodes']:,} nodes and {counts['rels']:,} "
-            f"relationships, built in {time.perf_counter() - start:.0f} s"
+            f"graph: {datasets:,} datasets, {jobs:,} jobs, {node_count:,} nodes and {rel_count:,} "
+            f"relationships, built in {built:.0f} s"
         )
         early = names[: datasets // LAYERS * 2]  # the first layers: the deepest downstream
-        late = names[-datasets // LAYERS * 2 :]
-        runs = [r["id"] for r in driver.execute_query("MATCH (r:Run {state: 'FAILED'}) RETURN r.runId AS id").records]
+        runs = [r["id"] for r in driver.execute_query("MATCH (r:Run) RETURN r.runId AS id").records]
+        late_runs = [r["id"] for r in driver.execute_query(
+            "MATCH (r:Run)-[:WROTE]->(d:Dataset) WHERE d.name STARTS WITH 'layer18' "
+            "OR d.name STARTS WITH 'layer19' RETURN DISTINCT r.runId AS id"
+        ).records]  # fmt: skip
+        failed = [r["id"] for r in driver.execute_query("MATCH (r:Run {state: 'FAILED'}) RETURN r.runId AS id").records]
         sample = lambda pool: [rng.choice(pool) for _ in range(queries)]  # noqa: E731
+        results: dict[str, Any] = {"nodes": node_count, "relationships": rel_count, "build_s": round(built, 1)}
         for depth in (5, 10):
-            timed(
+            results[f"downstream_d{depth}"] = timed(
                 f"downstream, depth {depth}",
-                [lambda n=n, d=depth: downstream(driver, "warehouse", n, d) for n in sample(early)],
+                [partial(downstream, driver, "warehouse", n, depth) for n in sample(early)],
             )
-        timed("upstream, depth 10", [lambda n=n: upstream(driver, "warehouse", n, depth=10) for n in sample(late)])
-        timed("root cause, depth 5", [lambda r=r: root_cause(driver, r, 5) for r in sample(runs)])
+        results["upstream_run_d10"] = timed(
+            "upstream of a run, d10",
+            [partial(upstream, driver, run_id=r, depth=10) for r in sample(late_runs or runs)],
+        )
+        results["root_cause_d5"] = timed(
+            "root cause, depth 5", [partial(root_cause, driver, r, 5) for r in sample(failed)]
+        )
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("nodes", type=int, nargs="?", default=100_000, help="graph size, in nodes (default 100,000)")
+    parser.add_argument("--queries", type=int, default=100, help="queries of each kind (default 100)")
+    parser.add_argument("--json", type=Path, help="write the result here")
+    args = parser.parse_args()
+    result = run(args.nodes, args.queries)
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=2))
 
 
 if __name__ == "__main__":

@@ -1,41 +1,36 @@
-"""Neo4j sink write rate: the change sets of a realistic workload, written in sink-sized batches.
+"""Neo4j sink write rate: the change sets of the workload, written in sink-sized batches.
 
-The change sets are what the processor emits for bench/processor.py's workload (computed here
-by the pure core, so Kafka is not involved); they are written with the sink's writer, one
+The change sets are what the processor emits for bench/workload.py's events (computed here by
+the pure core, so Kafka is not involved); they are written with the sink's writer, one
 transaction per batch of LINEAGE_SINK_BATCH_SIZE messages, into an emptied graph. Prints
 mutations/s and the nodes and relationships created per second.
 
 Needs Neo4j (the local stack, `lineage stack up`, or LINEAGE_NEO4J_URI). It empties the graph.
-Run: .venv/bin/python bench/sink.py [RUNS]
+Run: .venv/bin/python -m bench.sink [EVENTS] [--json FILE]
 """
 
 from __future__ import annotations
 
+import argparse
 import json
-import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import neo4j
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from processor import workload
-
-from lineage.processing import (
-    Routed,
-    StoredRun,
-    apply,
-    route,
-)
+from bench.common import empty_graph, graph_size
+from bench.workload import Topology, events
+from lineage.mutations import AnyMutation
+from lineage.processing import Routed, StoredRun, apply, route
 from lineage_cli.main import component_settings
 from sinks.neo4j_writer import Neo4jGraphWriter
 
 
-def change_sets(runs: int) -> list[list]:
+def change_sets(count: int, datasets: int, jobs: int, seed: int = 1) -> list[list[AnyMutation]]:
     table: dict[bytes, StoredRun] = {}
     out = []
-    for offset, event in enumerate(workload(runs)):
+    for offset, event in enumerate(events(Topology(datasets, jobs, seed), count, seed)):
         raw = json.dumps(event).encode()
         routed = route(raw)
         assert isinstance(routed, Routed)
@@ -47,30 +42,45 @@ def change_sets(runs: int) -> list[list]:
     return out
 
 
-def main() -> None:
-    runs = int(sys.argv[1]) if len(sys.argv) > 1 else 5000
+def run(count: int, datasets: int = 4000, jobs: int = 1500) -> dict[str, Any]:
     settings = component_settings()
-    sets = change_sets(runs)
+    sets = change_sets(count, datasets, jobs)
     mutations = sum(len(s) for s in sets)
     batch = settings.sink_batch_size
     with neo4j.GraphDatabase.driver(settings.neo4j_uri, **settings.neo4j_driver_options) as driver:
-        with driver.session(database=settings.neo4j_database) as session:  # an implicit transaction
-            session.run("MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS").consume()
+        empty_graph(driver, settings.neo4j_database)
         writer = Neo4jGraphWriter(driver, settings.neo4j_database)
         writer.ensure_schema()
         start = time.perf_counter()
         for i in range(0, len(sets), batch):
             writer.write([m for s in sets[i : i + batch] for m in s])
         seconds = time.perf_counter() - start
-        counts = driver.execute_query(
-            "CALL () { MATCH (n) RETURN count(n) AS nodes } CALL () { MATCH ()-[r]->() RETURN count(r) AS rels } "
-            "RETURN nodes, rels"
-        ).records[0]
+        nodes, rels = graph_size(driver)
     print(
-        f"{len(sets):,} change sets ({mutations:,} mutations, {runs:,} runs) in batches of {batch} messages: "
-        f"{seconds:.1f} s, {mutations / seconds:,.0f} mutations/s; graph now {counts['nodes']:,} nodes and "
-        f"{counts['rels']:,} relationships ({(counts['nodes'] + counts['rels']) / seconds:,.0f} created/s)"
+        f"{len(sets):,} change sets ({mutations:,} mutations, {count:,} events) in batches of {batch} messages: "
+        f"{seconds:.1f} s, {mutations / seconds:,.0f} mutations/s; graph now {nodes:,} nodes and "
+        f"{rels:,} relationships ({(nodes + rels) / seconds:,.0f} created/s)"
     )
+    return {
+        "events": count,
+        "change_sets": len(sets),
+        "mutations": mutations,
+        "batch_messages": batch,
+        "seconds": round(seconds, 1),
+        "mutations_per_s": round(mutations / seconds, 1),
+        "events_per_s": round(count / seconds, 1),
+        "graph_items_per_s": round((nodes + rels) / seconds, 1),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("events", type=int, nargs="?", default=20_000)
+    parser.add_argument("--json", type=Path, help="write the result here")
+    args = parser.parse_args()
+    result = run(args.events)
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=2))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,123 @@
+"""What the benchmarks share: fresh topics and groups, Kafka progress, the processes they start,
+their peak memory, and percentiles."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import neo4j
+from confluent_kafka import Consumer, TopicPartition
+
+from lineage.settings import Settings
+from producers.topics import ensure_topics
+from stream_processor.app import all_topics
+
+PARTITIONS = 6
+
+
+@dataclass
+class Pipeline:
+    """Settings of a pipeline of its own: uuid-named topics and groups, a home of its own."""
+
+    settings: Settings
+    home: Path
+    env: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def fresh(cls, base: Settings, home: Path) -> Pipeline:
+        tag = f"bench-{uuid.uuid4().hex[:8]}"
+        names = {
+            "events_topic": f"{tag}.openlineage.events",
+            "dlq_topic": f"{tag}.openlineage.events.dlq",
+            "runs_topic": f"{tag}.lineage.runs",
+            "graph_topic": f"{tag}.lineage.graph",
+            "graph_dlq_topic": f"{tag}.lineage.graph.dlq",
+            "processor_group": f"{tag}-processor",
+            "sink_group": f"{tag}-sink",
+        }
+        settings = base.model_copy(update={**names, "topic_partitions": PARTITIONS, "home": home})
+        env = dict(
+            os.environ,
+            LINEAGE_KAFKA_BOOTSTRAP=settings.kafka_bootstrap,
+            LINEAGE_NEO4J_URI=settings.neo4j_uri,
+            LINEAGE_TOPIC_PARTITIONS=str(PARTITIONS),
+            LINEAGE_HOME=str(home),
+            LINEAGE_LOG_LEVEL="WARNING",
+            **{f"LINEAGE_{k.upper()}": v for k, v in names.items()},
+        )
+        ensure_topics(settings.kafka_bootstrap, all_topics(settings), PARTITIONS)
+        return cls(settings, home, env)
+
+    def start(self, component: str, log: Path, core: int | None = None) -> subprocess.Popen[bytes]:
+        """``lineage <component>`` in the background (pinned to ``core`` if taskset exists)."""
+        pin = ["taskset", "-c", str(core)] if core is not None and shutil.which("taskset") else []
+        with log.open("ab") as out:
+            return subprocess.Popen(
+                [*pin, sys.executable, "-m", "lineage_cli", component], env=self.env, stdout=out, stderr=out
+            )
+
+
+def progress(bootstrap: str, group: str, topics: list[str]) -> tuple[int, int]:
+    """(offsets the group committed, end offsets) summed over the topics' partitions."""
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": group, "enable.auto.commit": False})
+    try:
+        parts = [TopicPartition(t, p) for t in topics for p in range(PARTITIONS)]
+        done = sum(max(tp.offset, 0) for tp in consumer.committed(parts, timeout=10))
+        end = sum(consumer.get_watermark_offsets(tp, timeout=10)[1] for tp in parts)
+        return done, end
+    finally:
+        consumer.close()
+
+
+def peak_rss_mib(pid: int) -> float | None:
+    """The process's peak resident memory so far (VmHWM), in MiB."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except FileNotFoundError:
+        return None
+    return None
+
+
+def dir_bytes(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) if path.exists() else 0
+
+
+def empty_graph(driver: neo4j.Driver, database: str | None = None) -> None:
+    with driver.session(database=database) as session:  # an implicit transaction, for IN TRANSACTIONS
+        session.run("MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS").consume()
+
+
+def graph_size(driver: neo4j.Driver) -> tuple[int, int]:
+    record = driver.execute_query(
+        "CALL () { MATCH (n) RETURN count(n) AS nodes } CALL () { MATCH ()-[r]->() RETURN count(r) AS rels } "
+        "RETURN nodes, rels"
+    ).records[0]
+    return record["nodes"], record["rels"]
+
+
+def percentiles(values: list[float]) -> dict[str, float]:
+    """p50 and p99 (and the count) of a sample."""
+    if len(values) < 2:
+        only = values[0] if values else float("nan")
+        return {"p50": only, "p99": only, "n": len(values)}
+    cuts = statistics.quantiles(values, n=100, method="inclusive")
+    return {"p50": cuts[49], "p99": cuts[98], "n": len(values)}
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)

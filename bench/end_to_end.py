@@ -1,0 +1,131 @@
+"""End-to-end throughput: events/s from the raw topic to committed in Neo4j, one processor worker
+and one sink on this machine (Kafka and Neo4j running here too).
+
+The workload (bench/workload.py) is published to fresh topics first; then one `lineage process`
+and one `lineage sink` start on an emptied graph, and the clock runs from the processor's first
+committed offset until the processor has committed every event (route and merge) and the sink
+every change set the processor sent. Every 10 s it records progress, the processor's RocksDB size
+(state growth with runs) and both processes' peak RSS.
+
+Needs Kafka and Neo4j (the local stack, `lineage stack up`, or LINEAGE_KAFKA_BOOTSTRAP and
+LINEAGE_NEO4J_URI). It empties the graph.
+Run: .venv/bin/python -m bench.end_to_end EVENTS [--json FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import neo4j
+
+from bench.common import Pipeline, dir_bytes, empty_graph, graph_size, peak_rss_mib, progress, stop
+from bench.workload import Topology, events
+from lineage_cli.main import component_settings
+from producers.publisher import EventPublisher
+
+POLL = 2.0
+
+
+def run(count: int, datasets: int, jobs: int, seed: int = 1, timeout: float = 3600) -> dict[str, Any]:
+    base = component_settings()
+    home = Path(tempfile.mkdtemp(prefix="bench-e2e-"))
+    pipeline = Pipeline.fresh(base, home)
+    s = pipeline.settings
+    workload = list(events(Topology(datasets, jobs, seed), count, seed))
+    runs = len({e["run"]["runId"] for e in workload})
+    size = sum(len(json.dumps(e)) for e in workload) / len(workload)
+    start = time.perf_counter()
+    with EventPublisher(s.kafka_bootstrap, s.events_topic) as publisher:
+        publisher.publish(workload)
+    publish_rate = len(workload) / (time.perf_counter() - start)
+    print(f"{len(workload):,} events ({runs:,} runs, {size:,.0f} bytes each) published at {publish_rate:,.0f}/s")
+    del workload
+
+    with neo4j.GraphDatabase.driver(s.neo4j_uri, **s.neo4j_driver_options) as driver:
+        empty_graph(driver, s.neo4j_database)
+        processor = pipeline.start("process", home / "process.log")
+        sink = pipeline.start("sink", home / "sink.log")
+        timeline: list[dict[str, Any]] = []
+        rss = {"processor": 0.0, "sink": 0.0}
+        first = None
+        try:
+            deadline = time.monotonic() + timeout
+            while True:
+                time.sleep(POLL)
+                for name, proc in (("processor", processor), ("sink", sink)):
+                    if proc.poll() is not None:
+                        raise SystemExit(f"the {name} exited with code {proc.returncode}; see {home}")
+                    rss[name] = max(rss[name], peak_rss_mib(proc.pid) or 0.0)
+                merged, merge_end = progress(s.kafka_bootstrap, s.processor_group, [s.events_topic, s.runs_topic])
+                written, graph_end = progress(s.kafka_bootstrap, s.sink_group, [s.graph_topic])
+                now = time.monotonic()
+                if merged and first is None:
+                    first = now
+                events_done = merged // 2  # each event is routed once and merged once
+                if first is not None and (not timeline or now - timeline[-1]["t"] - first >= 10):
+                    point = {
+                        "t": now - first,
+                        "events_merged": events_done,
+                        "change_sets_written": written,
+                        "change_sets_sent": graph_end,
+                        "state_bytes": dir_bytes(home / "processor"),
+                    }
+                    timeline.append(point)
+                    print(
+                        f"  {point['t']:5.0f} s  {events_done:,}/{count:,} events merged, "
+                        f"{written:,}/{graph_end:,} change sets in Neo4j, state {point['state_bytes'] / 1e6:,.1f} MB",
+                        flush=True,
+                    )
+                if merge_end >= 2 * count and merged >= merge_end and graph_end and written >= graph_end:
+                    break
+                if now > deadline:
+                    raise SystemExit(f"not done after {timeout:.0f} s; see the logs in {home}")
+            seconds = now - (first or now)
+            state = dir_bytes(home / "processor")
+            nodes, rels = graph_size(driver)
+        finally:
+            stop(processor)
+            stop(sink)
+    result = {
+        "events": count,
+        "runs": runs,
+        "event_bytes": round(size),
+        "seconds": round(seconds, 1),
+        "events_per_s": round(count / seconds, 1),
+        "change_sets": graph_end,
+        "graph_nodes": nodes,
+        "graph_relationships": rels,
+        "graph_items_per_s": round((nodes + rels) / seconds, 1),
+        "peak_rss_mib": {k: round(v, 1) for k, v in rss.items()},
+        "state_bytes": state,
+        "state_bytes_per_run": round(state / runs),
+        "timeline": timeline,
+    }
+    print(
+        f"end to end: {count:,} events in {seconds:.1f} s = {result['events_per_s']:,.0f} events/s; graph "
+        f"{nodes:,} nodes + {rels:,} relationships; peak RSS processor {rss['processor']:.0f} MiB, sink "
+        f"{rss['sink']:.0f} MiB; state {state / 1e6:.1f} MB ({result['state_bytes_per_run']:,} bytes/run)"
+    )
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("events", type=int)
+    parser.add_argument("--datasets", type=int, default=4000)
+    parser.add_argument("--jobs", type=int, default=1500)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--json", type=Path, help="write the result here")
+    args = parser.parse_args()
+    result = run(args.events, args.datasets, args.jobs, args.seed)
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
