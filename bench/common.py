@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import neo4j
-from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 
 from lineage.settings import Settings
 from producers.topics import ensure_topics
@@ -65,13 +65,18 @@ class Pipeline:
 
 
 def progress(bootstrap: str, group: str, topics: list[str]) -> tuple[int, int]:
-    """(offsets the group committed, end offsets) summed over the topics' partitions."""
+    """(offsets the group committed, end offsets) summed over the topics' partitions; (0, 0)
+    while the group has no coordinator yet (a new group on a new Kafka)."""
     consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": group, "enable.auto.commit": False})
     try:
         parts = [TopicPartition(t, p) for t in topics for p in range(PARTITIONS)]
         done = sum(max(tp.offset, 0) for tp in consumer.committed(parts, timeout=10))
         end = sum(consumer.get_watermark_offsets(tp, timeout=10)[1] for tp in parts)
         return done, end
+    except KafkaException as exc:
+        if exc.args[0].code() in (KafkaError.NOT_COORDINATOR, KafkaError.COORDINATOR_LOAD_IN_PROGRESS):
+            return 0, 0
+        raise
     finally:
         consumer.close()
 

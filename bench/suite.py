@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import re
 import subprocess
 import time
 from datetime import UTC, datetime
@@ -57,14 +58,14 @@ def core_rate(count: int) -> dict[str, Any]:
 def marquez_anchor() -> dict[str, Any]:
     """Fetch Marquez from Maven Central; where it is not served, say so (exactly) instead of a figure."""
     done = subprocess.run(
-        ["mvn", "-q", "-U", "dependency:get", f"-Dartifact={MARQUEZ}", "-Dtransitive=false"],
+        ["mvn", "-B", "-q", "-U", "dependency:get", f"-Dartifact={MARQUEZ}", "-Dtransitive=false"],
         capture_output=True,
         text=True,
         timeout=600,
     )
     if done.returncode != 0:
-        lines = [ln for ln in (done.stdout + done.stderr).splitlines() if "ERROR" in ln]
-        reason = lines[0] if lines else f"mvn exited with {done.returncode}"
+        found = re.search(r"Could not (?:find|transfer) artifact [^\n]*", done.stdout + done.stderr)
+        reason = found.group(0).strip() if found else f"mvn dependency:get exited with {done.returncode}"
         print(f"Marquez: not measured: {MARQUEZ} could not be fetched: {reason}")
         return {"status": "not-available", "artifact": MARQUEZ, "reason": reason}
     print(f"Marquez: {MARQUEZ} fetched, but this suite has no Marquez runner yet")

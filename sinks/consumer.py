@@ -30,7 +30,10 @@ from sinks.neo4j_writer import Neo4jGraphWriter
 
 logger = logging.getLogger(__name__)
 
-POLL_SECONDS = 0.5
+# How long the sink waits to fill a batch: consume() returns when it has LINEAGE_SINK_BATCH_SIZE
+# messages or when this has passed. Under load batches fill from what arrived during the last
+# write; at a trickle a change waits at most this long before it is written.
+BATCH_WAIT_SECONDS = 0.05
 MAX_BACKOFF_SECONDS = 30.0
 
 
@@ -57,7 +60,7 @@ class GraphSink:
         self._consumer.subscribe([self._settings.graph_topic])
         try:
             while not self._stopping.is_set():
-                messages = self._consumer.consume(self._settings.sink_batch_size, POLL_SECONDS)
+                messages = self._consumer.consume(self._settings.sink_batch_size, BATCH_WAIT_SECONDS)
                 if messages:
                     self._handle(messages)
         finally:

@@ -34,7 +34,7 @@ from stream_processor.recently_sent import RecentlySent
 logger = logging.getLogger(__name__)
 
 ROUTE_BATCH = 500
-ROUTE_WITHIN_SECONDS = 0.2
+ROUTE_WITHIN_SECONDS = 0.05
 # Mutations remembered per worker so that one shared by many runs is sent once (~100 bytes each).
 RECENTLY_SENT_CAPACITY = 100_000
 
