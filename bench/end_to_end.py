@@ -61,11 +61,12 @@ def run(count: int, datasets: int, jobs: int, seed: int = 1, timeout: float = 36
                     if proc.poll() is not None:
                         raise SystemExit(f"the {name} exited with code {proc.returncode}; see {home}")
                     rss[name] = max(rss[name], peak_rss_mib(proc.pid) or 0.0)
-                merged, merge_end = progress(s.kafka_bootstrap, s.processor_group, [s.events_topic, s.runs_topic])
+                routed, route_end = progress(s.kafka_bootstrap, s.processor_group, [s.events_topic])
+                merged, merge_end = progress(s.kafka_bootstrap, s.processor_group, [s.runs_topic])
                 written, graph_end = progress(s.kafka_bootstrap, s.sink_group, [s.graph_topic])
                 now = time.monotonic()
-                events_done = merged // 2  # each event is routed once and merged once
-                if merged and first is None:
+                events_done = merged  # each event is routed to the runs topic, then merged from it
+                if routed and first is None:
                     first, first_done = now, events_done
                 if first is not None and (not timeline or now - timeline[-1]["t"] - first >= 10):
                     point = {
@@ -81,7 +82,8 @@ def run(count: int, datasets: int, jobs: int, seed: int = 1, timeout: float = 36
                         f"{written:,}/{graph_end:,} change sets in Neo4j, state {point['state_bytes'] / 1e6:,.1f} MB",
                         flush=True,
                     )
-                if merge_end >= 2 * count and merged >= merge_end and graph_end and written >= graph_end:
+                done = route_end >= count and routed >= route_end and merge_end >= count and merged >= merge_end
+                if done and graph_end and written >= graph_end:
                     break
                 if now > deadline:
                     raise SystemExit(f"not done after {timeout:.0f} s; see the logs in {home}")
