@@ -81,11 +81,11 @@ def progress(bootstrap: str, group: str, topics: list[str]) -> tuple[int, int]:
         consumer.close()
 
 
-def peak_rss_mib(pid: int) -> float | None:
-    """The process's peak resident memory so far (VmHWM), in MiB."""
+def peak_rss_mib(pid: int, field: str = "VmHWM") -> float | None:
+    """The process's peak resident memory so far (VmHWM; VmRSS: now), in MiB."""
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
+            if line.startswith(f"{field}:"):
                 return int(line.split()[1]) / 1024
     except FileNotFoundError:
         return None

@@ -84,7 +84,8 @@ def run(count: int, datasets: int = 4000, jobs: int = 1500, seed: int = 1) -> di
             if done and first is None:
                 first = (now, done)
             if first and (last_print is None or now - last_print >= 10):
-                print(f"  {done:,}/{end:,} offsets committed (route + merge)", flush=True)
+                rss_now = peak_rss_mib(worker.pid, "VmRSS") or 0
+                print(f"  {done:,}/{end:,} offsets committed (route + merge), RSS {rss_now:.0f} MiB", flush=True)
                 last_print = now
             if end and done >= end and end >= 2 * len(sent):
                 break
@@ -95,7 +96,8 @@ def run(count: int, datasets: int = 4000, jobs: int = 1500, seed: int = 1) -> di
         messages, mutations = graph_output(s.kafka_bootstrap, s.graph_topic)
         print(
             f"one worker, one core: {rate:,.0f} events/s (routed and merged) over {seconds:.1f} s; "
-            f"{messages:,} change sets with {mutations:,} mutations sent ({mutations / len(sent):.1f} per event)"
+            f"{messages:,} change sets with {mutations:,} mutations sent ({mutations / len(sent):.1f} per event); "
+            f"peak RSS {rss or 0:.0f} MiB"
         )
     finally:
         stop(worker)
