@@ -95,12 +95,17 @@ def run_mutations(run: MergedRun, before: MergedRun | None = None) -> Mutations:
 
 def _edge_props(relation: RelType, ds: DatasetState, provisional: bool) -> dict[str, Any]:
     """A READ or WROTE edge's properties. WROTE also says which schema the run wrote
-    (``schemaDigest``, None without a schema facet) and any ``lifecycleStateChange`` it declared:
-    what root cause compares to find the upstream runs that changed a schema."""
+    (``schemaDigest``, None without a schema facet), when (``schemaAt``), and any
+    ``lifecycleStateChange`` it declared: what root cause compares to find the upstream runs
+    that changed a schema."""
     props: dict[str, Any] = {"provisional": provisional}
     if relation == "WROTE":
         schema, change = ds.facets.get("schema"), ds.facets.get("lifecycleStateChange")
         props["schemaDigest"] = schema_digest(schema.value) if schema else None
+        # The event time of the schema version shown. Besides telling when, it keeps the edge's
+        # bytes distinct when a run's schema goes A, B, then A again: the processor skips any
+        # upsert it sent before byte for byte, and the last A must not be taken for the first.
+        props["schemaAt"] = _iso(schema.time) if schema else None
         props["lifecycleStateChange"] = _as_str(_as_dict(change.value).get("lifecycleStateChange")) if change else None
     return props
 

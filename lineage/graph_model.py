@@ -45,7 +45,9 @@ RELATIONSHIPS: dict[str, tuple[str, str]] = {
 
 # Properties that hold instants. Mutations carry them as ISO-8601 strings; the sink stores them
 # as Neo4j DATETIME values so that Cypher can compare and do arithmetic on them.
-DATETIME_PROPERTIES = frozenset({"startedAt", "endedAt", "nominalStartTime", "nominalEndTime", "firstSeen", "lastSeen"})
+DATETIME_PROPERTIES = frozenset(
+    {"startedAt", "endedAt", "nominalStartTime", "nominalEndTime", "firstSeen", "lastSeen", "schemaAt"}
+)
 
 # Every facet of a node is kept whole as JSON text in ``facet_<name>`` (e.g. ``facet_schema``).
 FACET_PREFIX = "facet_"

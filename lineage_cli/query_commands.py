@@ -13,7 +13,16 @@ from typing import Any
 import neo4j
 from neo4j.exceptions import DriverError, Neo4jError
 
-from queries.lineage_queries import MAX_DEPTH, RECENT_WRITES, Lineage, NotFound, downstream, root_cause, upstream
+from queries.lineage_queries import (
+    MAX_DEPTH,
+    MAX_RECENT,
+    RECENT_WRITES,
+    Lineage,
+    NotFound,
+    downstream,
+    root_cause,
+    upstream,
+)
 from sinks.neo4j_writer import Neo4jUnavailable
 
 
@@ -41,7 +50,7 @@ def add_commands(sub: Any) -> None:
         "--recent",
         type=int,
         default=RECENT_WRITES,
-        help=f"latest writes of each upstream dataset to look at (default {RECENT_WRITES})",
+        help=f"latest writes of each upstream dataset to look at, 1 to {MAX_RECENT} (default {RECENT_WRITES})",
     )
     _common(cause)
     cause.set_defaults(handler=_root_cause)

@@ -70,6 +70,7 @@ class Cause:
 
 REASONS = ["FAILED", "ABORTED", "SCHEMA_CHANGED", "ALTER", "DROP"]
 RECENT_WRITES = 10
+MAX_RECENT = 100
 
 
 def _depth(depth: int) -> int:
@@ -254,12 +255,14 @@ def root_cause(driver: neo4j.Driver, run_id: str, depth: int = 5, recent: int = 
 
     Upstream means: runs that wrote one of this run's inputs (hop 1), or a dataset k job-hops
     further up (hop k+1, within ``depth``). Of each upstream dataset, the ``recent`` latest writes
-    that ended (or started) no later than this run are looked at. A write changed the schema if
-    the columns it wrote differ from those of the dataset's previous write that carried a schema
-    (``WROTE.schemaDigest``), or if it declared an ALTER or DROP (``lifecycleStateChange``).
+    (1 to MAX_RECENT) that ended (or started) no later than this run are looked at. A write
+    changed the schema if the columns it wrote differ from those of the dataset's previous write
+    that carried a schema and did not fail or abort (``WROTE.schemaDigest``), or if it declared an
+    ALTER or DROP (``lifecycleStateChange``). Two jobs that write different columns into one
+    table take turns as each other's baseline, so each of their writes counts as a change.
     """
-    if recent < 1:
-        raise ValueError(f"recent must be at least 1, got {recent}")
+    if not 1 <= recent <= MAX_RECENT:
+        raise ValueError(f"recent must be between 1 and {MAX_RECENT}, got {recent}")
     lineage = upstream(driver, run_id=run_id, depth=depth)
     hops = {(d.namespace, d.name): d.hops + 1 for d in lineage.datasets}  # each listed once
     records = driver.execute_query(
@@ -267,13 +270,20 @@ def root_cause(driver: neo4j.Driver, run_id: str, depth: int = 5, recent: int = 
         "WITH r, coalesce(r.endedAt, r.startedAt, datetime()) AS until "
         "UNWIND $datasets AS key "
         "MATCH (:Dataset {namespace: key[0], name: key[1]})-[:ALIAS_OF*0..1]-(d:Dataset) "
+        # The latest writes, and the latest writes that can serve as a schema baseline (with a
+        # schema, not failed or aborted): the one before each write of the window is among them.
         "CALL (r, d, until) { "
         "  MATCH (d)<-[e:WROTE]-(w:Run)-[:INSTANCE_OF]->(j:Job) "
         "  WHERE w <> r AND coalesce(w.endedAt, w.startedAt) <= until "
-        "  RETURN w, e, j ORDER BY coalesce(w.endedAt, w.startedAt) DESC, w.runId DESC LIMIT $fetch "
+        "  RETURN w, e, j ORDER BY coalesce(w.endedAt, w.startedAt) DESC, w.runId DESC LIMIT $recent "
+        "  UNION "
+        "  MATCH (d)<-[e:WROTE]-(w:Run)-[:INSTANCE_OF]->(j:Job) "
+        "  WHERE w <> r AND coalesce(w.endedAt, w.startedAt) <= until AND e.schemaDigest IS NOT NULL "
+        "  AND NOT coalesce(w.state, '') IN ['FAILED', 'ABORTED'] "
+        "  RETURN w, e, j ORDER BY coalesce(w.endedAt, w.startedAt) DESC, w.runId DESC LIMIT $baselines "
         "} "
         "RETURN key, d, w, e.schemaDigest AS schema, e.lifecycleStateChange AS change, j",
-        {"runId": run_id, "datasets": [list(k) for k in hops], "fetch": recent + 1},
+        {"runId": run_id, "datasets": [list(k) for k in hops], "recent": recent, "baselines": recent + 1},
         routing_=neo4j.RoutingControl.READ,
     ).records
     writes: dict[tuple[Any, ...], list[Write]] = {}
@@ -314,14 +324,22 @@ class Write:
 
 def suspicious_writes(writes: list[Write], recent: int) -> list[Cause]:
     """Of one dataset's writes, the ``recent`` latest that failed, aborted or changed its schema,
-    each with its reasons. Each schema is compared with the next older write that had one."""
+    each with its reasons. Each schema is compared with the baseline: the next older write that
+    had one and did not fail or abort (a failed write's columns are no one's expectation)."""
     ordered = sorted(writes, key=lambda w: (w.cause.endedAt or w.cause.startedAt or "", w.cause.runId), reverse=True)
     out = []
     for i, write in enumerate(ordered[:recent]):
         reasons = []
         if write.cause.state in ("FAILED", "ABORTED"):
             reasons.append(write.cause.state)
-        previous = next((older.schema for older in ordered[i + 1 :] if older.schema is not None), None)
+        previous = next(
+            (
+                older.schema
+                for older in ordered[i + 1 :]
+                if older.schema is not None and older.cause.state not in ("FAILED", "ABORTED")
+            ),
+            None,
+        )
         if write.schema is not None and previous is not None and previous != write.schema:
             reasons.append("SCHEMA_CHANGED")
         if write.change in ("ALTER", "DROP"):

@@ -51,6 +51,7 @@ RUN = {
         "look1",
         "sync2",
         "crm2",
+        "crm3",
         "spark2",
         "dbt2",
         "cust2",
@@ -144,7 +145,9 @@ EVENTS = [
     event(
         "FAIL", "sync2", ("airbyte", "sync_orders"), "2026-11-21T00:30:00Z", outputs=[ORDERS], error="source timed out"
     ),
-    # The customers sync renames a column (a schema change, though the run succeeds).
+    # A late sync on day 1 reports no schema (no baseline, no change); on day 2 the sync renames a
+    # column (a schema change, though the run succeeds).
+    event("COMPLETE", "crm3", CRM_SYNC, "2026-11-20T23:00:00Z", outputs=[CRM]),
     event("COMPLETE", "crm2", CRM_SYNC, "2026-11-21T00:40:00Z", outputs=[crm("id", "email_address")]),
     event("START", "spark2", SPARK, "2026-11-21T01:02:00Z", inputs=[ORDERS]),
     event("FAIL", "spark2", SPARK, "2026-11-21T01:05:00Z", inputs=[ORDERS], outputs=[LAKE], error="OutOfMemoryError"),
@@ -256,8 +259,7 @@ def test_root_cause_of_the_failed_dbt_run_is_the_spark_failure_then_the_sync(gra
         (2, RUN["sync2"], "sync_orders", ["FAILED"], "source timed out"),
     ]
     assert causes[0].dataset == {"namespace": "s3://lake", "name": "warehouse/orders_clean"}
-    assert root_cause(graph, RUN["dbt1"], depth=5) == []  # day 1: nothing had failed
-    # the later Spark failure is no cause; neither is day 1's first customers schema
+    assert root_cause(graph, RUN["dbt1"], depth=5) == []  # day 1: nothing had failed; spark3 came later
 
 
 def test_root_cause_names_an_upstream_schema_change_of_a_run_that_succeeded(graph: neo4j.Driver) -> None:
@@ -268,7 +270,8 @@ def test_root_cause_names_an_upstream_schema_change_of_a_run_that_succeeded(grap
         (2, RUN["sync2"], "FAILED", ["FAILED"], "shop.public.orders"),
     ]
     assert root_cause(graph, RUN["cust1"], depth=5) == []
-    # only each dataset's latest write: still compared with the write before it
+    # only each dataset's latest write: crm2 is still compared with crm1, outside that window and
+    # behind the schema-less crm3
     latest = root_cause(graph, RUN["cust2"], depth=1, recent=1)
     assert [c.runId for c in latest] == [RUN["spark2"], RUN["crm2"], RUN["sync2"]]
 

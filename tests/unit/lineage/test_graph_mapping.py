@@ -363,9 +363,34 @@ def test_a_schema_change_within_a_run_rewrites_its_wrote_edge_and_a_declared_alt
     assert changed["schemaDigest"] != first["schemaDigest"]
     assert changed["lifecycleStateChange"] == "ALTER" and first["lifecycleStateChange"] is None
     assert changed["provisional"] is False
-    # the same schema again, with only a description added: the edge is not re-sent
+    # the same schema again, with only a description added: re-sent for its new time, same digest
     again = run_event("OTHER", at(6), outputs=[dataset("db", "t", _columns(("id", "BIGINT"), description="x"))])
-    assert wrote_props(run_mutations(fold([start, complete, again]), after)) == []
+    (same,) = wrote_props(run_mutations(fold([start, complete, again]), after))
+    assert same["schemaDigest"] == changed["schemaDigest"] and same["schemaAt"] > changed["schemaAt"]
+
+
+def test_a_schema_change_alone_re_sends_the_wrote_edge() -> None:
+    start = run_event("START", at(0), outputs=[dataset("db", "t", _columns(("id", "INT")))])
+    running = run_event("RUNNING", at(5), outputs=[dataset("db", "t", _columns(("id", "INT"), ("x", "INT")))])
+    before, after = fold([start]), fold([start, running])
+    (first,) = wrote_props(run_mutations(before))
+    (second,) = wrote_props(run_mutations(after, before))  # still provisional: only the schema changed
+    assert first["provisional"] is second["provisional"] is True
+    assert first["schemaDigest"] != second["schemaDigest"]
+    assert wrote_props(run_mutations(after, after)) == []  # nothing changed, nothing sent
+
+
+def test_a_schema_that_comes_back_is_a_different_upsert_than_its_first_version() -> None:
+    # The processor skips upserts it already sent byte for byte: A, B, then A again must not
+    # look like the first A, or the graph would keep B.
+    a1 = run_event("START", at(0), outputs=[dataset("db", "t", _columns(("id", "INT")))])
+    b = run_event("RUNNING", at(5), outputs=[dataset("db", "t", _columns(("id", "STRING")))])
+    a2 = run_event("RUNNING", at(9), outputs=[dataset("db", "t", _columns(("id", "INT")))])
+    first = [m for m in run_mutations(fold([a1])) if isinstance(m, EdgeUpsert) and m.type == "WROTE"]
+    last = [m for m in run_mutations(fold([a1, b, a2]), fold([a1, b])) if isinstance(m, EdgeUpsert)]
+    last = [m for m in last if m.type == "WROTE"]
+    assert first[0].props["schemaDigest"] == last[0].props["schemaDigest"]
+    assert encode_mutation(first[0]) != encode_mutation(last[0])
 
 
 # --- column lineage -------------------------------------------------------------------------------

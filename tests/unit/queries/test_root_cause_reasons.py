@@ -48,14 +48,28 @@ def test_a_write_whose_columns_differ_from_the_previous_schema_changed_it() -> N
     ]
 
 
+def test_a_failed_writes_columns_are_no_baseline() -> None:
+    writes = [
+        write("good", "01", schema="s1"),
+        write("broken", "02", "FAILED", schema="s2"),
+        write("next", "03", schema="s1"),
+    ]
+    assert named(suspicious_writes(writes, 10)) == [("broken", ["FAILED", "SCHEMA_CHANGED"])]  # "next" is as "good"
+
+
 def test_declared_alter_and_drop_count_other_lifecycle_changes_do_not() -> None:
     writes = [write("o", "01", change="OVERWRITE"), write("a", "02", change="ALTER"), write("d", "03", change="DROP")]
     assert named(suspicious_writes(writes, 10)) == [("d", ["DROP"]), ("a", ["ALTER"])]
 
 
 def test_only_the_recent_writes_are_named_but_the_one_before_them_is_compared() -> None:
-    writes = [write("old", "01", "FAILED", schema="s1"), write("w2", "02", schema="s2"), write("w3", "03", schema="s2")]
-    assert named(suspicious_writes(writes, 2)) == [("w2", ["SCHEMA_CHANGED"])]  # "old" is outside the 2
+    writes = [
+        write("old", "01", schema="s1"),
+        write("older", "00", "FAILED"),
+        write("w2", "02", schema="s2"),
+        write("w3", "03", schema="s2"),
+    ]
+    assert named(suspicious_writes(writes, 2)) == [("w2", ["SCHEMA_CHANGED"])]  # "old" and "older" are outside the 2
 
 
 @given(
