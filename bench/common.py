@@ -20,6 +20,13 @@ from producers.topics import ensure_topics
 from stream_processor.app import all_topics
 
 PARTITIONS = 6
+# What a new group on a new Kafka may answer for a while before its coordinator is ready.
+TRANSIENT = (
+    KafkaError.NOT_COORDINATOR,
+    KafkaError.COORDINATOR_LOAD_IN_PROGRESS,
+    KafkaError.COORDINATOR_NOT_AVAILABLE,
+    KafkaError._TIMED_OUT,
+)
 
 
 @dataclass
@@ -74,7 +81,7 @@ def progress(bootstrap: str, group: str, topics: list[str]) -> tuple[int, int]:
         end = sum(consumer.get_watermark_offsets(tp, timeout=10)[1] for tp in parts)
         return done, end
     except KafkaException as exc:
-        if exc.args[0].code() in (KafkaError.NOT_COORDINATOR, KafkaError.COORDINATOR_LOAD_IN_PROGRESS):
+        if exc.args[0].code() in TRANSIENT:
             return 0, 0
         raise
     finally:

@@ -75,8 +75,11 @@ def run(count: int, datasets: int = 4000, jobs: int = 1500, seed: int = 1) -> di
         subprocess.Popen([spy, "record", "-o", profile, "-f", "raw", "-d", "20", "-p", str(worker.pid)])
     try:
         first = last_print = None
+        deadline = time.monotonic() + max(600.0, len(sent) / 50)
         while True:
             time.sleep(1)
+            if time.monotonic() > deadline:
+                sys.exit(f"the worker did not finish in time; see {home / 'process.log'}")
             if worker.poll() is not None:
                 sys.exit(f"the worker exited with code {worker.returncode}; see {home / 'process.log'}")
             done, end = progress(s.kafka_bootstrap, s.processor_group, [s.events_topic, s.runs_topic])
@@ -101,7 +104,7 @@ def run(count: int, datasets: int = 4000, jobs: int = 1500, seed: int = 1) -> di
         )
     finally:
         stop(worker)
-        shutil.rmtree(home, ignore_errors=True)
+    shutil.rmtree(home, ignore_errors=True)  # kept, with the worker's log, when it failed
     return {
         "events": len(sent),
         "seconds": round(seconds, 1),

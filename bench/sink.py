@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -28,10 +29,14 @@ from sinks.neo4j_writer import Neo4jGraphWriter
 
 
 def change_sets(count: int, datasets: int, jobs: int, seed: int = 1) -> list[list[AnyMutation]]:
+    return change_sets_of(json.dumps(e).encode() for e in events(Topology(datasets, jobs, seed), count, seed))
+
+
+def change_sets_of(raws: Iterable[bytes]) -> list[list[AnyMutation]]:
+    """What the processor sends for these events, in order: route, then merge into run states."""
     table: dict[bytes, StoredRun] = {}
     out = []
-    for offset, event in enumerate(events(Topology(datasets, jobs, seed), count, seed)):
-        raw = json.dumps(event).encode()
+    for offset, raw in enumerate(raws):
         routed = route(raw)
         assert isinstance(routed, Routed)
         applied = apply(table.get(routed.key), raw, offset)

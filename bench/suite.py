@@ -28,9 +28,12 @@ import bench.freshness
 import bench.processor
 import bench.query_latency
 import bench.sink
-from bench.sink import change_sets
+from bench.sink import change_sets_of
+from bench.workload import Topology, events
 from lineage_cli.main import component_settings
 from lineage_stack import kafka_server, neo4j_server
+from lineage_stack.errors import StackError
+from lineage_stack.tools import find_java
 
 PROFILES: dict[str, dict[str, Any]] = {
     "quick": {"stage_events": 20_000, "e2e_events": 45_000, "fresh_seconds": 40, "graphs": [10_000, 100_000]},
@@ -47,8 +50,9 @@ MARQUEZ = "io.github.marquezproject:marquez-api:0.50.0"
 
 def core_rate(count: int) -> dict[str, Any]:
     """Decode and merge in-process (the pure core, no Kafka): the processor's ceiling per core."""
+    raws = [json.dumps(e).encode() for e in events(Topology(**TOPOLOGY), count)]
     start = time.perf_counter()
-    sets = change_sets(count, **TOPOLOGY)
+    sets = change_sets_of(raws)
     seconds = time.perf_counter() - start
     rate = count / seconds
     print(f"pure core (decode, route, merge, map; one process): {rate:,.0f} events/s, {len(sets):,} change sets")
@@ -77,7 +81,10 @@ def machine() -> dict[str, Any]:
     memory = next(
         (ln.split()[1] for ln in Path("/proc/meminfo").read_text().splitlines() if ln.startswith("MemTotal")), "0"
     )
-    java = subprocess.run(["java", "-version"], capture_output=True, text=True).stderr.splitlines()[0]
+    try:
+        java = subprocess.run([find_java(), "-version"], capture_output=True, text=True).stderr.splitlines()[0]
+    except (OSError, IndexError, StackError) as exc:
+        java = f"unknown ({exc})"
     return {
         "cpus": int(cpus or 0),
         "memory_gib": round(int(memory) / 1024 / 1024, 1),
