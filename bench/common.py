@@ -3,6 +3,8 @@ their peak memory, and percentiles."""
 
 from __future__ import annotations
 
+import argparse
+import json
 import os
 import shutil
 import statistics
@@ -11,6 +13,7 @@ import sys
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import neo4j
 from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
@@ -69,6 +72,22 @@ class Pipeline:
             return subprocess.Popen(
                 [*pin, sys.executable, "-m", "lineage_cli", component], env=self.env, stdout=out, stderr=out
             )
+
+
+def arguments(doc: str | None, topology: bool = False) -> argparse.ArgumentParser:
+    """A benchmark's command line: its docstring's first paragraph, ``--json FILE``, and with
+    ``topology`` the workload's ``--datasets`` and ``--jobs``."""
+    parser = argparse.ArgumentParser(description=(doc or "").split("\n\n")[0])
+    parser.add_argument("--json", type=Path, help="write the result here, as JSON")
+    if topology:
+        parser.add_argument("--datasets", type=int, default=4000, help="datasets in the workload (default 4000)")
+        parser.add_argument("--jobs", type=int, default=1500, help="jobs in the workload (default 1500)")
+    return parser
+
+
+def report(result: dict[str, Any], path: Path | None) -> None:
+    if path:
+        path.write_text(json.dumps(result, indent=2))
 
 
 def progress(bootstrap: str, group: str, topics: list[str]) -> tuple[int, int]:

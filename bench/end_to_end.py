@@ -14,7 +14,6 @@ Run: .venv/bin/python -m bench.end_to_end EVENTS [--json FILE]
 
 from __future__ import annotations
 
-import argparse
 import json
 import tempfile
 import time
@@ -23,7 +22,7 @@ from typing import Any
 
 import neo4j
 
-from bench.common import Pipeline, dir_bytes, empty_graph, graph_size, peak_rss_mib, progress, stop
+from bench.common import Pipeline, arguments, dir_bytes, empty_graph, graph_size, peak_rss_mib, progress, report, stop
 from bench.workload import Topology, events
 from lineage_cli.main import component_settings
 from producers.publisher import EventPublisher
@@ -118,16 +117,11 @@ def run(count: int, datasets: int, jobs: int, seed: int = 1, timeout: float = 36
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = arguments(__doc__, topology=True)
     parser.add_argument("events", type=int)
-    parser.add_argument("--datasets", type=int, default=4000)
-    parser.add_argument("--jobs", type=int, default=1500)
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--json", type=Path, help="write the result here")
     args = parser.parse_args()
-    result = run(args.events, args.datasets, args.jobs, args.seed)
-    if args.json:
-        args.json.write_text(json.dumps(result, indent=2))
+    report(run(args.events, args.datasets, args.jobs, args.seed), args.json)
 
 
 if __name__ == "__main__":

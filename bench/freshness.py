@@ -16,8 +16,6 @@ Run: .venv/bin/python -m bench.freshness RATE [SECONDS] [--json FILE]
 
 from __future__ import annotations
 
-import argparse
-import json
 import tempfile
 import threading
 import time
@@ -26,7 +24,7 @@ from typing import Any
 
 import neo4j
 
-from bench.common import Pipeline, empty_graph, percentiles, stop
+from bench.common import Pipeline, arguments, empty_graph, percentiles, report, stop
 from bench.workload import Topology, events
 from lineage_cli.main import component_settings
 from producers.publisher import EventPublisher
@@ -146,16 +144,11 @@ def _wait_visible(driver: neo4j.Driver, run_id: str, *procs_and_home: Any) -> No
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = arguments(__doc__, topology=True)
     parser.add_argument("rate", type=float, help="events per second offered")
     parser.add_argument("seconds", type=float, nargs="?", default=60)
-    parser.add_argument("--datasets", type=int, default=4000)
-    parser.add_argument("--jobs", type=int, default=1500)
-    parser.add_argument("--json", type=Path)
     args = parser.parse_args()
-    result = run(args.rate, args.seconds, args.datasets, args.jobs)
-    if args.json:
-        args.json.write_text(json.dumps(result, indent=2))
+    report(run(args.rate, args.seconds, args.datasets, args.jobs), args.json)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,6 @@ py-spy installed, 20 s of the worker's stacks are also recorded to FILE (collaps
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import random
@@ -28,7 +27,7 @@ from typing import Any
 
 from confluent_kafka import Consumer, TopicPartition
 
-from bench.common import PARTITIONS, Pipeline, peak_rss_mib, progress, stop
+from bench.common import PARTITIONS, Pipeline, arguments, peak_rss_mib, progress, report, stop
 from bench.workload import Topology, events
 from lineage.mutations import decode_change_set
 from lineage_cli.main import component_settings
@@ -116,13 +115,10 @@ def run(count: int, datasets: int = 4000, jobs: int = 1500, seed: int = 1) -> di
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = arguments(__doc__)
     parser.add_argument("events", type=int, nargs="?", default=20_000)
-    parser.add_argument("--json", type=Path, help="write the result here")
     args = parser.parse_args()
-    result = run(args.events)
-    if args.json:
-        args.json.write_text(json.dumps(result, indent=2))
+    report(run(args.events), args.json)
 
 
 if __name__ == "__main__":

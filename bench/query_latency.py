@@ -13,20 +13,17 @@ Run: .venv/bin/python -m bench.query_latency [NODES] [--queries N] [--json FILE]
 
 from __future__ import annotations
 
-import argparse
-import json
 import random
 import statistics
 import time
 import uuid
 from collections.abc import Callable
 from functools import partial
-from pathlib import Path
 from typing import Any
 
 import neo4j
 
-from bench.common import empty_graph, graph_size, percentiles
+from bench.common import arguments, empty_graph, graph_size, percentiles, report
 from lineage_cli.main import component_settings
 from queries.lineage_queries import downstream, root_cause, upstream
 from sinks.neo4j_writer import Neo4jGraphWriter
@@ -136,14 +133,11 @@ def run(nodes: int, queries: int = 100, seed: int = 42) -> dict[str, Any]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = arguments(__doc__)
     parser.add_argument("nodes", type=int, nargs="?", default=100_000, help="graph size, in nodes (default 100,000)")
     parser.add_argument("--queries", type=int, default=100, help="queries of each kind (default 100)")
-    parser.add_argument("--json", type=Path, help="write the result here")
     args = parser.parse_args()
-    result = run(args.nodes, args.queries)
-    if args.json:
-        args.json.write_text(json.dumps(result, indent=2))
+    report(run(args.nodes, args.queries), args.json)
 
 
 if __name__ == "__main__":

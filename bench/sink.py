@@ -11,16 +11,14 @@ Run: .venv/bin/python -m bench.sink [EVENTS] [--json FILE]
 
 from __future__ import annotations
 
-import argparse
 import json
 import time
 from collections.abc import Iterable
-from pathlib import Path
 from typing import Any
 
 import neo4j
 
-from bench.common import empty_graph, graph_size
+from bench.common import arguments, empty_graph, graph_size, report
 from bench.workload import Topology, events
 from lineage.mutations import AnyMutation
 from lineage.processing import Routed, StoredRun, apply, route
@@ -79,13 +77,10 @@ def run(count: int, datasets: int = 4000, jobs: int = 1500) -> dict[str, Any]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = arguments(__doc__)
     parser.add_argument("events", type=int, nargs="?", default=20_000)
-    parser.add_argument("--json", type=Path, help="write the result here")
     args = parser.parse_args()
-    result = run(args.events)
-    if args.json:
-        args.json.write_text(json.dumps(result, indent=2))
+    report(run(args.events), args.json)
 
 
 if __name__ == "__main__":
