@@ -2,7 +2,10 @@
 
 Faust does not create topics it only consumes, and a consumer that starts before its topic
 exists can miss it until the next metadata refresh, so every entry point calls
-``ensure_topics`` first. Topics that already exist are left as they are.
+``ensure_topics`` first. Topics that already exist are left as they are. New topics count as
+ensured only once the brokers' metadata shows all their partitions with a leader: a consumer
+group formed before that sees the topic with no partitions and keeps that picture until its
+next metadata refresh, five minutes later.
 
 New topics accept records up to MAX_MESSAGE_BYTES whatever the broker's default (often 1 MB):
 an event may be up to LINEAGE_MAX_EVENT_BYTES, and the change set it causes somewhat larger.
@@ -11,7 +14,9 @@ an event may be up to LINEAGE_MAX_EVENT_BYTES, and the change set it causes some
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+import time
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient, NewTopic
@@ -20,36 +25,54 @@ logger = logging.getLogger(__name__)
 
 # The largest record the product's producers send (their message.max.bytes).
 MAX_MESSAGE_BYTES = 16_777_216
+# How often to look again while new topics are not yet in the brokers' metadata.
+METADATA_POLL_SECONDS = 0.1
 
 
 class KafkaUnavailable(RuntimeError):
     """The Kafka cluster could not be reached; the message names the address tried."""
 
 
+class TopicsNotReady(KafkaUnavailable):
+    """Topics were created but the brokers did not report them ready in time."""
+
+
 def ensure_topics(
-    bootstrap: str, topics: Iterable[str], partitions: int, replication: int = 1, timeout: float = 30.0
-) -> None:
+    bootstrap: str,
+    topics: Iterable[str],
+    partitions: int,
+    replication: int = 1,
+    timeout: float = 30.0,
+    compacted: Iterable[str] = (),
+) -> dict[str, int]:
+    """Create those of ``topics`` that are missing (``compacted`` ones with cleanup.policy=compact),
+    wait until the brokers show them ready, and return every topic's partition count."""
     admin = AdminClient({"bootstrap.servers": bootstrap})
+    names = list(dict.fromkeys(topics))
+    compact = set(compacted)
     try:
-        existing = set(admin.list_topics(timeout=timeout).topics)
+        existing: Mapping[str, Any] = admin.list_topics(timeout=timeout).topics
     except KafkaException as exc:
         raise KafkaUnavailable(
             f"cannot reach Kafka at {bootstrap} ({exc.args[0]}). Start the local stack with "
             "`lineage stack up`, or set LINEAGE_KAFKA_BOOTSTRAP to your brokers."
         ) from exc
-    wanted = [t for t in dict.fromkeys(topics) if t not in existing]
-    if not wanted:
-        return
+    wanted = [t for t in names if t not in existing]
+    if wanted:
+        _create(admin, wanted, partitions, replication, timeout, compact)
+        existing = _wait_until_ready(admin, bootstrap, wanted, partitions, timeout)
+    return {t: len(existing[t].partitions) for t in names}
+
+
+def _create(
+    admin: AdminClient, topics: list[str], partitions: int, replication: int, timeout: float, compact: set[str]
+) -> None:
+    def config(topic: str) -> dict[str, str]:
+        policy = {"cleanup.policy": "compact"} if topic in compact else {}
+        return {"max.message.bytes": str(MAX_MESSAGE_BYTES)} | policy
+
     futures = admin.create_topics(
-        [
-            NewTopic(
-                t,
-                num_partitions=partitions,
-                replication_factor=replication,
-                config={"max.message.bytes": str(MAX_MESSAGE_BYTES)},
-            )
-            for t in wanted
-        ],
+        [NewTopic(t, num_partitions=partitions, replication_factor=replication, config=config(t)) for t in topics],
         operation_timeout=timeout,
     )
     for topic, future in futures.items():
@@ -59,3 +82,36 @@ def ensure_topics(
         except KafkaException as exc:
             if exc.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
                 raise
+
+
+def not_ready(metadata: Mapping[str, Any], topics: Iterable[str], partitions: int) -> list[str]:
+    """Those of ``topics`` the metadata does not show with ``partitions`` partitions, each led."""
+    missing = []
+    for topic in topics:
+        found = metadata.get(topic)
+        if (
+            found is None
+            or found.error is not None
+            or len(found.partitions) < partitions
+            or any(p.leader < 0 for p in found.partitions.values())
+        ):
+            missing.append(topic)
+    return missing
+
+
+def _wait_until_ready(
+    admin: AdminClient, bootstrap: str, topics: list[str], partitions: int, timeout: float
+) -> Mapping[str, Any]:
+    deadline = time.monotonic() + timeout
+    while True:
+        metadata = admin.list_topics(timeout=timeout).topics
+        missing = not_ready(metadata, topics, partitions)
+        if not missing:
+            return metadata
+        if time.monotonic() > deadline:
+            raise TopicsNotReady(
+                f"created topic(s) {', '.join(missing)} on Kafka at {bootstrap}, but after {timeout:.0f} s the "
+                f"brokers still do not show all {partitions} partitions with a leader. Check the brokers "
+                "(`lineage stack status` for the local stack) and start again."
+            )
+        time.sleep(METADATA_POLL_SECONDS)

@@ -13,13 +13,21 @@ worker recently sent already (``recently_sent``).
 Offsets are committed only after the producer flushed (Faust does this), so a crash means
 redelivery, which the idempotent merge and mutations absorb. An event that fails in a way the
 core did not foresee is dead-lettered with reason ``processing-error``; the worker carries on.
+
+What is not the event's fault, the state store or Kafka refusing a write, stops the worker
+(``on_fatal``) before the event is acknowledged. Left to Faust, an agent that raises is restarted
+and the event it was handling is acknowledged, then committed: lost. Exiting instead means the
+restarted worker is given the event again.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import sys
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 import faust
 
@@ -40,6 +48,9 @@ ROUTE_WITHIN_SECONDS = 0.05
 # could grow to some 13 GiB. A run's state is read while the run is active, so a small cache
 # keeps the hot runs; the rest stay on disk.
 ROCKSDB_OPTIONS = {"block_cache_size": 64 * 1024**2, "write_buffer_size": 16 * 1024**2, "max_write_buffer_number": 2}
+# The worker's exit status when it stops rather than acknowledge an event it could not pass on
+# (EX_SOFTWARE in sysexits.h).
+EXIT_UNPROCESSED = 70
 # Mutations remembered per worker so that one shared by many runs is sent once (~100 bytes each).
 RECENTLY_SENT_CAPACITY = 100_000
 
@@ -58,7 +69,32 @@ class Processor:
     run_table: Any
 
 
-def create_app(settings: Settings) -> Processor:
+def exit_unacknowledged(exc: BaseException, event: faust.EventT) -> NoReturn:
+    """Stop the process at once, before Faust can acknowledge ``event`` (see the module's docstring).
+
+    ``os._exit`` skips Faust's shutdown, which would commit the offsets acknowledged so far; the
+    events after the last commit are redelivered, which the merge absorbs. RocksDB's write-ahead
+    log keeps the state store consistent."""
+    msg = event.message
+    logger.critical(
+        "cannot store or pass on the event at topic=%s partition=%s offset=%s (%s: %s); exiting with "
+        "status %d without acknowledging it, so that the worker is given it again when restarted",
+        msg.topic,
+        msg.partition,
+        msg.offset,
+        type(exc).__name__,
+        exc,
+        EXIT_UNPROCESSED,
+        exc_info=exc,
+    )
+    logging.shutdown()
+    sys.stderr.flush()
+    os._exit(EXIT_UNPROCESSED)
+
+
+def create_app(
+    settings: Settings, on_fatal: Callable[[BaseException, faust.EventT], NoReturn] = exit_unacknowledged
+) -> Processor:
     app = faust.App(
         settings.processor_group,
         broker=f"kafka://{settings.kafka_bootstrap}",
@@ -105,11 +141,21 @@ def create_app(settings: Settings) -> Processor:
             ROUTE_BATCH, within=ROUTE_WITHIN_SECONDS
         ):
             for event in batch:
-                routed = route(event.value or b"", settings.max_event_bytes)
-                if isinstance(routed, Rejected):
-                    await reject(event, routed.reason, routed.message)
-                else:
-                    await runs.send(key=routed.key, value=event.value)
+                try:
+                    await route_one(event)
+                except Exception as exc:  # noqa: BLE001  # on_fatal logs it and ends the process
+                    on_fatal(exc, event)
+
+    async def route_one(event: faust.EventT) -> None:
+        try:
+            routed = route(event.value or b"", settings.max_event_bytes)
+        except Exception as exc:
+            logger.exception("routing failed")
+            routed = Rejected("processing-error", f"{type(exc).__name__}: {exc}")
+        if isinstance(routed, Rejected):
+            await reject(event, routed.reason, routed.message)
+        else:
+            await runs.send(key=routed.key, value=event.value)
 
     recently_sent = RecentlySent(RECENTLY_SENT_CAPACITY)
 
@@ -122,27 +168,34 @@ def create_app(settings: Settings) -> Processor:
         # One event at a time: table writes go to the changelog partition of the event being
         # processed, so a batch spanning partitions would file state under the wrong one.
         async for event in stream.events():
-            key = event.key
             try:
-                applied = apply(run_table.get(key), event.value, event.message.offset)
-            except InvalidEvent as exc:
-                await reject(event, exc.reason, exc.message)
-                continue
-            except Exception as exc:
-                logger.exception("processing failed run=%s", key)
-                await reject(event, "processing-error", f"{type(exc).__name__}: {exc}")
-                continue
-            if applied.stored is not None:
-                run_table[key] = applied.stored
-            # One message per event (a change set, keyed like the event): per-message overhead in
-            # Faust and Kafka is far larger than per-mutation work.
-            changes = [
-                encoded
-                for encoded in map(encode_mutation, applied.mutations)
-                if recently_sent.first_time(encoded) or applied.redelivered
-            ]
-            if changes:
-                await graph.send(key=key, value=join_change_set(changes))
+                await merge_one(event)
+            except Exception as exc:  # noqa: BLE001  # on_fatal logs it and ends the process
+                on_fatal(exc, event)
+
+    async def merge_one(event: faust.EventT) -> None:
+        key = event.key
+        stored = run_table.get(key)
+        try:
+            applied = apply(stored, event.value, event.message.offset)
+        except InvalidEvent as exc:
+            await reject(event, exc.reason, exc.message)
+            return
+        except Exception as exc:
+            logger.exception("processing failed run=%s", key)
+            await reject(event, "processing-error", f"{type(exc).__name__}: {exc}")
+            return
+        if applied.stored is not None:
+            run_table[key] = applied.stored
+        # One message per event (a change set, keyed like the event): per-message overhead in
+        # Faust and Kafka is far larger than per-mutation work.
+        changes = [
+            encoded
+            for encoded in map(encode_mutation, applied.mutations)
+            if recently_sent.first_time(encoded) or applied.redelivered
+        ]
+        if changes:
+            await graph.send(key=key, value=join_change_set(changes))
 
     return Processor(app, route_agent, merge_agent, events, dlq, runs, graph, run_table)
 

@@ -5,15 +5,38 @@ from __future__ import annotations
 import faust
 
 from lineage.settings import Settings
-from producers.topics import ensure_topics
+from producers.topics import KafkaUnavailable, ensure_topics
 from stream_processor.app import all_topics, create_app
 
 
+class StateTopicMismatch(KafkaUnavailable):
+    """The runs topic and the run-state changelog have different partition counts."""
+
+
+def prepare_topics(settings: Settings, changelog: str) -> None:
+    """Create the processor's topics, the run-state changelog among them (compacted, as Faust would),
+    so that all are in the brokers' metadata before the worker joins its group; and check that the
+    changelog has as many partitions as the runs topic, since a run's state lives in the changelog
+    partition of its events."""
+    counts = ensure_topics(
+        settings.kafka_bootstrap, [*all_topics(settings), changelog], settings.topic_partitions, compacted=[changelog]
+    )
+    runs, state = counts[settings.runs_topic], counts[changelog]
+    if runs != state:
+        raise StateTopicMismatch(
+            f"the runs topic {settings.runs_topic!r} has {runs} partitions but the run-state changelog "
+            f"{changelog!r} has {state}. Each run's state is kept in the changelog partition its events "
+            "arrive on, so the two must have the same count; was one of them altered or recreated? "
+            f"Give both the same number of partitions (new topics get LINEAGE_TOPIC_PARTITIONS, now "
+            f"{settings.topic_partitions})."
+        )
+
+
 def run_worker(settings: Settings) -> None:
-    ensure_topics(settings.kafka_bootstrap, all_topics(settings), settings.topic_partitions)
+    processor = create_app(settings)
+    prepare_topics(settings, processor.run_table.changelog_topic.get_topic_name())
     (settings.home / "processor").mkdir(parents=True, exist_ok=True)
-    app = create_app(settings).app
-    worker = faust.Worker(app, loglevel=settings.log_level, quiet=True)
+    worker = faust.Worker(processor.app, loglevel=settings.log_level, quiet=True)
     # Faust's terminal spinner, installed at WARNING and above, sets the root logger to DEBUG so
     # that every debug record (aiokafka logs one per message sent) is built and then dropped.
     worker.spinner = None

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +18,21 @@ import pytest
 
 from lineage.mutations import EdgeUpsert, NodeUpsert, decode_change_set
 from lineage.settings import Settings
-from stream_processor.app import Processor, create_app
+from stream_processor.app import EXIT_UNPROCESSED, Processor, create_app
+
+
+class Stopped(Exception):
+    """Raised by the test's ``on_fatal`` where the real one ends the process."""
+
+
+# (exception, event) for each call of the app's on_fatal.
+fatal_calls: list[tuple[BaseException, Any]] = []
+
+
+def record_fatal(exc: BaseException, event: Any) -> Any:
+    fatal_calls.append((exc, event))
+    raise Stopped
+
 
 EVENT = {
     "eventTime": "2026-11-20T10:00:00Z",
@@ -38,7 +54,8 @@ def processor(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Proce
     # The app and the test share one loop, closed again when the test ends.
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
-    proc = create_app(Settings(home=tmp_path, processor_group=f"unit-{uuid.uuid4().hex[:8]}"))
+    fatal_calls.clear()
+    proc = create_app(Settings(home=tmp_path, processor_group=f"unit-{uuid.uuid4().hex[:8]}"), on_fatal=record_fatal)
     proc.app.finalize()
     proc.app.conf.store = "memory://"
     for topic in (proc.dlq, proc.runs, proc.graph):
@@ -205,3 +222,72 @@ async def _test_merge_dead_letters_what_it_cannot_process_and_carries_on(process
 
     assert [json.loads(v)["reason"] for _, v in sent(processor.dlq)] == ["not-an-object"]
     assert any(m.op == "node" for m in sent_mutations(processor))
+
+
+def test_an_event_whose_state_cannot_be_stored_stops_the_worker_unacknowledged(
+    processor: Processor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    processor.app.loop.run_until_complete(
+        _test_an_event_whose_state_cannot_be_stored_stops_the_worker_unacknowledged(processor, monkeypatch)
+    )
+
+
+async def _test_an_event_whose_state_cannot_be_stored_stops_the_worker_unacknowledged(
+    processor: Processor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # What Faust raises when the changelog looks unlike the runs topic (see stream_processor.worker).
+    refused = RuntimeError("changelog topic has 0 partitions")
+
+    def send_changelog(*args: Any, **kwargs: Any) -> None:
+        raise refused
+
+    monkeypatch.setattr(processor.run_table, "send_changelog", send_changelog)
+    run_id = EVENT["run"]["runId"].encode()
+    async with processor.merge.test_context() as agent:
+        with pytest.raises(Stopped):
+            await agent.put(raw("START", "2026-11-20T10:00:00Z"), key=run_id)
+    [(exc, event)] = fatal_calls
+    assert exc is refused
+    assert event.key == run_id
+    assert sent(processor.graph) == []  # nothing passed on for a run whose state was not kept
+    assert sent(processor.dlq) == []  # and the event is not the one at fault
+
+
+def test_an_event_that_cannot_be_forwarded_stops_the_worker_unacknowledged(processor: Processor) -> None:
+    processor.app.loop.run_until_complete(
+        _test_an_event_that_cannot_be_forwarded_stops_the_worker_unacknowledged(processor)
+    )
+
+
+async def _test_an_event_that_cannot_be_forwarded_stops_the_worker_unacknowledged(processor: Processor) -> None:
+    refused = RuntimeError("producer is closed")
+    processor.runs.send.side_effect = refused  # type: ignore[attr-defined]  # an AsyncMock
+    async with processor.route.test_context() as agent:
+        await agent.put(raw("START", "2026-11-20T10:00:00Z"), key=b"k")
+        for _ in range(100):  # route takes events in batches: give it the batch's wait
+            if fatal_calls:
+                break
+            await asyncio.sleep(0.02)
+    [(exc, event)] = fatal_calls
+    assert exc is refused
+    assert event.value == raw("START", "2026-11-20T10:00:00Z")
+
+
+def test_the_worker_exits_at_once_saying_which_event_it_left_unacknowledged() -> None:
+    script = """
+import logging
+from types import SimpleNamespace
+from stream_processor.app import exit_unacknowledged
+logging.basicConfig()
+event = SimpleNamespace(message=SimpleNamespace(topic="lineage.runs", partition=2, offset=41))
+try:
+    exit_unacknowledged(RuntimeError("changelog topic has 0 partitions"), event)
+finally:
+    print("cleanup ran")  # os._exit skips it, as it skips Faust's acknowledgement
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert done.returncode == EXIT_UNPROCESSED
+    assert "cleanup ran" not in done.stdout
+    assert "topic=lineage.runs partition=2 offset=41" in done.stderr
+    assert "RuntimeError: changelog topic has 0 partitions" in done.stderr
+    assert "given it again when restarted" in done.stderr
