@@ -251,25 +251,43 @@ def _run_all(_args: argparse.Namespace) -> int:
         file=sys.stderr,
         flush=True,
     )
-    children = [
-        subprocess.Popen([sys.executable, "-m", "lineage_cli", name], env=env)
-        for name in ("ingest", "process", "sink", "api")
-    ]
+    names = ("ingest", "process", "sink", "api")
+    children = {name: subprocess.Popen([sys.executable, "-m", "lineage_cli", name], env=env) for name in names}
+    return supervise(children)
+
+
+def supervise(children: dict[str, subprocess.Popen[Any]]) -> int:
+    """Wait until a child exits or SIGINT/SIGTERM arrives, then stop them all. A child that exited
+    on its own is named with its status, and its status is the result; otherwise the first
+    non-zero one (a child killed by signal N counts as 128 + N, as in a shell)."""
+    stopping = False
 
     def stop_children(*_: object) -> None:
-        for child in children:
+        nonlocal stopping
+        stopping = True
+        for child in children.values():
             if child.poll() is None:
                 child.send_signal(signal.SIGTERM)
 
     signal.signal(signal.SIGTERM, stop_children)
     signal.signal(signal.SIGINT, stop_children)
-    code = 0
+    first = next(iter(children.values()))
+    culprit: int | None = None
     try:
-        while all(child.poll() is None for child in children):
+        while all(child.poll() is None for child in children.values()):
             with contextlib.suppress(subprocess.TimeoutExpired):
-                children[0].wait(timeout=0.5)
+                first.wait(timeout=0.5)
+        if not stopping:
+            name, child = next((n, c) for n, c in children.items() if c.returncode is not None)
+            culprit = child.returncode
+            print(
+                f"lineage run: `lineage {name}` exited with status {culprit} (its log above says why); "
+                "stopping the others.",
+                file=sys.stderr,
+                flush=True,
+            )
     finally:
         stop_children()
-        for child in children:
-            code = code or (child.wait() or 0)
-    return code
+        statuses = [child.wait() for child in children.values()]
+    codes = [culprit, *statuses] if culprit else statuses
+    return next((128 - c if c < 0 else c for c in codes if c), 0)

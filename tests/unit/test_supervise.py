@@ -1,0 +1,48 @@
+"""``lineage run``'s supervision of its components, with real child processes."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from lineage_cli.main import supervise
+
+
+def child(code: str) -> subprocess.Popen[bytes]:
+    return subprocess.Popen([sys.executable, "-c", code])
+
+
+@pytest.fixture(autouse=True)
+def default_signal_handlers() -> object:
+    before = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
+    yield None
+    signal.signal(signal.SIGINT, before[0])
+    signal.signal(signal.SIGTERM, before[1])
+
+
+def test_a_component_that_exits_is_named_and_its_status_returned_and_the_others_stopped(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    long_running = child("import time; time.sleep(60)")
+    failing = child("import time, sys; time.sleep(0.5); sys.exit(70)")
+    started = time.monotonic()
+    assert supervise({"ingest": long_running, "process": failing}) == 70
+    assert time.monotonic() - started < 30
+    assert long_running.returncode == -signal.SIGTERM
+    assert "`lineage process` exited with status 70" in capsys.readouterr().err
+
+
+def test_a_stop_request_stops_every_component_without_blaming_one(capsys: pytest.CaptureFixture[str]) -> None:
+    first, second = child("import time; time.sleep(60)"), child("import time; time.sleep(60)")
+    signal.signal(signal.SIGALRM, lambda *_: signal.raise_signal(signal.SIGTERM))
+    signal.setitimer(signal.ITIMER_REAL, 0.5)
+    try:
+        assert supervise({"ingest": first, "process": second}) == 128 + signal.SIGTERM
+    finally:
+        signal.signal(signal.SIGALRM, signal.SIG_DFL)
+    assert first.returncode == second.returncode == -signal.SIGTERM
+    assert "exited with status" not in capsys.readouterr().err
