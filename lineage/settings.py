@@ -40,6 +40,8 @@ class Settings(BaseModel):
     graph_topic: str = "lineage.graph"
     graph_dlq_topic: str = "lineage.graph.dlq"
     topic_partitions: int = Field(default=6, ge=1)
+    # Replicas of each topic the product creates; -1: the brokers' default.replication.factor.
+    topic_replication: int = Field(default=-1, ge=-1)
 
     processor_group: str = "lineage-processor"
     sink_group: str = "lineage-sink"
@@ -85,6 +87,13 @@ class Settings(BaseModel):
     def _kafka_name(cls, value: str) -> str:
         if not KAFKA_NAME.fullmatch(value):
             raise ValueError(f"{value!r} is not a valid Kafka name: use 1-249 of a-z A-Z 0-9 . _ -")
+        return value
+
+    @field_validator("topic_replication")
+    @classmethod
+    def _replication(cls, value: int) -> int:
+        if value == 0:
+            raise ValueError("0 is not a replication factor; use 1 or more, or -1 for the brokers' default")
         return value
 
     @field_validator("processor_store")

@@ -189,14 +189,14 @@ def _publish(args: argparse.Namespace) -> int:
     from producers.event_files import iter_events
     from producers.publisher import EventPublisher
     from producers.replay import ProgressLine, format_summary, replay
-    from producers.topics import ensure_topics
+    from producers.topics import ensure_settings_topics
 
     missing = [str(p) for p in args.paths if not p.exists()]
     if missing:
         print(f"lineage: error: no such file or folder: {', '.join(missing)}", file=sys.stderr)
         return 2
     settings = component_settings()
-    ensure_topics(settings.kafka_bootstrap, [settings.events_topic], settings.topic_partitions)
+    ensure_settings_topics(settings, [settings.events_topic])
     publisher = EventPublisher(settings.kafka_bootstrap, settings.events_topic)
     summary = replay(
         iter_events(args.paths),

@@ -41,7 +41,7 @@ from lineage.events import InvalidEvent, decode_event
 from lineage.message_key import message_key
 from lineage.settings import Settings
 from producers.async_publisher import ACK_TIMEOUT, HEALTH_TIMEOUT, AsyncKafkaPublisher, PublishFailed
-from producers.topics import ensure_topics
+from producers.topics import ensure_settings_topics
 
 logger = logging.getLogger(__name__)
 
@@ -237,7 +237,7 @@ def ingest_server(settings: Settings, publisher: Publisher, *, ack_timeout: floa
 
 def run_ingest(settings: Settings, *, ack_timeout: float = ACK_TIMEOUT) -> None:
     """Serve the endpoint until SIGTERM/SIGINT, then finish requests and flush the producer."""
-    ensure_topics(settings.kafka_bootstrap, [settings.events_topic], settings.topic_partitions)
+    ensure_settings_topics(settings, [settings.events_topic])
     publisher = AsyncKafkaPublisher(settings.kafka_bootstrap, settings.events_topic, ack_timeout=ack_timeout)
     server = ingest_server(settings, publisher, ack_timeout=ack_timeout)
     logger.info(

@@ -21,6 +21,8 @@ from typing import Any
 from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient, NewTopic
 
+from lineage.settings import Settings
+
 logger = logging.getLogger(__name__)
 
 # The largest record the product's producers send (their message.max.bytes).
@@ -37,16 +39,21 @@ class TopicsNotReady(KafkaUnavailable):
     """Topics were created but the brokers did not report them ready in time."""
 
 
+class TopicCreationFailed(KafkaUnavailable):
+    """The brokers refused to create a topic; the message gives their reason."""
+
+
 def ensure_topics(
     bootstrap: str,
     topics: Iterable[str],
     partitions: int,
-    replication: int = 1,
+    replication: int = -1,
     timeout: float = 30.0,
     compacted: Iterable[str] = (),
 ) -> dict[str, int]:
-    """Create those of ``topics`` that are missing (``compacted`` ones with cleanup.policy=compact),
-    wait until the brokers show them ready, and return every topic's partition count."""
+    """Create those of ``topics`` that are missing (``compacted`` ones with cleanup.policy=compact;
+    ``replication`` -1 takes the brokers' default.replication.factor), wait until the brokers show
+    them ready, and return every topic's partition count."""
     admin = AdminClient({"bootstrap.servers": bootstrap})
     names = list(dict.fromkeys(topics))
     compact = set(compacted)
@@ -59,13 +66,30 @@ def ensure_topics(
         ) from exc
     wanted = [t for t in names if t not in existing]
     if wanted:
-        _create(admin, wanted, partitions, replication, timeout, compact)
+        _create(admin, bootstrap, wanted, partitions, replication, timeout, compact)
         existing = _wait_until_ready(admin, bootstrap, wanted, partitions, timeout)
     return {t: len(existing[t].partitions) for t in names}
 
 
+def ensure_settings_topics(settings: Settings, topics: Iterable[str], compacted: Iterable[str] = ()) -> dict[str, int]:
+    """``ensure_topics`` with the settings' brokers, partition count and replication."""
+    return ensure_topics(
+        settings.kafka_bootstrap,
+        topics,
+        settings.topic_partitions,
+        replication=settings.topic_replication,
+        compacted=compacted,
+    )
+
+
 def _create(
-    admin: AdminClient, topics: list[str], partitions: int, replication: int, timeout: float, compact: set[str]
+    admin: AdminClient,
+    bootstrap: str,
+    topics: list[str],
+    partitions: int,
+    replication: int,
+    timeout: float,
+    compact: set[str],
 ) -> None:
     def config(topic: str) -> dict[str, str]:
         policy = {"cleanup.policy": "compact"} if topic in compact else {}
@@ -80,8 +104,14 @@ def _create(
             future.result()
             logger.info("created topic topic=%s partitions=%d", topic, partitions)
         except KafkaException as exc:
-            if exc.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
-                raise
+            error = exc.args[0]
+            if error.code() != KafkaError.TOPIC_ALREADY_EXISTS:
+                replicas = "the brokers' default" if replication == -1 else str(replication)
+                raise TopicCreationFailed(
+                    f"Kafka at {bootstrap} refused to create topic {topic!r} ({partitions} partitions, "
+                    f"replication {replicas}): {error.str()}. Check LINEAGE_TOPIC_PARTITIONS and "
+                    "LINEAGE_TOPIC_REPLICATION against the cluster, or create the topic yourself."
+                ) from exc
 
 
 def not_ready(metadata: Mapping[str, Any], topics: Iterable[str], partitions: int) -> list[str]:

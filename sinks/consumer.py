@@ -24,7 +24,7 @@ from neo4j.exceptions import DriverError, Neo4jError
 from lineage.dead_letter import dead_letter
 from lineage.mutations import AnyMutation, decode_change_set, encode_change_set
 from lineage.settings import Settings
-from producers.topics import ensure_topics
+from producers.topics import ensure_settings_topics
 from sinks.dead_letters import DeadLetterWriter
 from sinks.neo4j_writer import Neo4jGraphWriter
 
@@ -202,7 +202,7 @@ def create_consumer(settings: Settings) -> Consumer:
 
 
 def run_sink(settings: Settings) -> None:
-    ensure_topics(settings.kafka_bootstrap, [settings.graph_topic, settings.graph_dlq_topic], settings.topic_partitions)
+    ensure_settings_topics(settings, [settings.graph_topic, settings.graph_dlq_topic])
     with neo4j.GraphDatabase.driver(settings.neo4j_uri, **settings.neo4j_driver_options) as driver:
         writer = Neo4jGraphWriter(driver, settings.neo4j_database)
         writer.verify(settings.neo4j_uri)

@@ -103,6 +103,11 @@ def create_app(
         autodiscover=False,
         web_enabled=False,
         topic_partitions=settings.topic_partitions,
+        # The worker creates every topic Faust reads or writes beforehand (stream_processor.worker);
+        # this only matters should one vanish while it runs.
+        topic_replication_factor=max(settings.topic_replication, 1),
+        # No leader election: nothing here runs on one worker only, so no internal leader topic.
+        topic_disable_leader=True,
         consumer_auto_offset_reset="earliest",
         producer_linger_ms=10,
         producer_max_request_size=MAX_MESSAGE_BYTES,

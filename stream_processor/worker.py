@@ -5,7 +5,7 @@ from __future__ import annotations
 import faust
 
 from lineage.settings import Settings
-from producers.topics import KafkaUnavailable, ensure_topics
+from producers.topics import KafkaUnavailable, ensure_settings_topics
 from stream_processor.app import all_topics, create_app
 
 
@@ -18,9 +18,7 @@ def prepare_topics(settings: Settings, changelog: str) -> None:
     so that all are in the brokers' metadata before the worker joins its group; and check that the
     changelog has as many partitions as the runs topic, since a run's state lives in the changelog
     partition of its events."""
-    counts = ensure_topics(
-        settings.kafka_bootstrap, [*all_topics(settings), changelog], settings.topic_partitions, compacted=[changelog]
-    )
+    counts = ensure_settings_topics(settings, [*all_topics(settings), changelog], compacted=[changelog])
     runs, state = counts[settings.runs_topic], counts[changelog]
     if runs != state:
         raise StateTopicMismatch(

@@ -6,10 +6,11 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+import pytest
 from confluent_kafka.admin import AdminClient, ConfigResource
 
 from lineage.settings import Settings
-from producers.topics import MAX_MESSAGE_BYTES, ensure_topics
+from producers.topics import MAX_MESSAGE_BYTES, TopicCreationFailed, ensure_topics
 from stream_processor.app import all_topics
 from stream_processor.worker import prepare_topics
 from tests.integration.components import settings_env
@@ -43,3 +44,22 @@ def test_a_processor_refuses_a_changelog_unlike_the_runs_topic(settings: Setting
     assert done.returncode == 1, done.stderr
     assert f"has {settings.topic_partitions} partitions but the run-state changelog" in done.stderr
     assert "same number of partitions" in done.stderr
+
+
+def test_topics_take_the_brokers_replication_unless_told_and_a_refusal_says_why(settings: Settings) -> None:
+    ensure_topics(settings.kafka_bootstrap, [settings.events_topic], 2)
+    admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap})
+    cluster = admin.list_topics(timeout=10)
+    brokers = len(cluster.brokers)
+    [broker_config] = admin.describe_configs(
+        [ConfigResource(ConfigResource.Type.BROKER, str(next(iter(cluster.brokers))))]
+    ).values()
+    default = int(broker_config.result()["default.replication.factor"].value)
+    partitions = admin.list_topics(settings.events_topic, timeout=10).topics[settings.events_topic].partitions
+    assert {len(p.replicas) for p in partitions.values()} == {default}
+    too_many = brokers + 1
+    with pytest.raises(TopicCreationFailed) as err:
+        ensure_topics(settings.kafka_bootstrap, [settings.graph_topic], 2, replication=too_many)
+    message = str(err.value)
+    assert f"refused to create topic '{settings.graph_topic}' (2 partitions, replication {too_many})" in message
+    assert "LINEAGE_TOPIC_REPLICATION" in message

@@ -39,6 +39,7 @@ def test_from_env_reads_the_documented_variables() -> None:
             "LINEAGE_NEO4J_PASSWORD": "s3cret",
             "LINEAGE_INGEST_PORT": "6060",
             "LINEAGE_SINK_BATCH_SIZE": "250",
+            "LINEAGE_TOPIC_REPLICATION": "3",
             "UNRELATED": "x",
         }
     )
@@ -46,6 +47,7 @@ def test_from_env_reads_the_documented_variables() -> None:
     assert s.neo4j_uri == "neo4j://graph:7687"
     assert s.ingest_port == 6060
     assert s.sink_batch_size == 250
+    assert s.topic_replication == 3
     assert s.neo4j_auth == ("lineage", "s3cret")
 
 
@@ -89,6 +91,8 @@ def test_home_as_an_override_moves_dirs_too(tmp_path: Path) -> None:
         ("LINEAGE_INGEST_PORT", "abc"),
         ("LINEAGE_INGEST_PORT", "70000"),
         ("LINEAGE_TOPIC_PARTITIONS", "0"),
+        ("LINEAGE_TOPIC_REPLICATION", "0"),
+        ("LINEAGE_TOPIC_REPLICATION", "-2"),
         ("LINEAGE_SINK_BATCH_SIZE", "many"),
     ],
 )

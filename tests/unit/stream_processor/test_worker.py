@@ -23,21 +23,21 @@ def test_the_changelog_the_worker_prepares_is_the_one_faust_writes(tmp_path: Any
 def test_the_changelog_is_created_compacted_with_the_other_topics(monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[tuple[list[str], list[str]]] = []
 
-    def ensure_topics(bootstrap: str, topics: Any, partitions: int, compacted: Any = ()) -> dict[str, int]:
+    def ensure_topics(settings: Settings, topics: Any, compacted: Any = ()) -> dict[str, int]:
         calls.append((list(topics), list(compacted)))
-        return dict.fromkeys(topics, partitions)
+        return dict.fromkeys(topics, settings.topic_partitions)
 
-    monkeypatch.setattr(worker, "ensure_topics", ensure_topics)
+    monkeypatch.setattr(worker, "ensure_settings_topics", ensure_topics)
     settings = Settings()
     prepare_topics(settings, "g-runs-changelog")
     assert calls == [([*all_topics(settings), "g-runs-changelog"], ["g-runs-changelog"])]
 
 
 def test_a_changelog_unlike_the_runs_topic_is_refused_with_what_to_do(monkeypatch: pytest.MonkeyPatch) -> None:
-    def ensure_topics(bootstrap: str, topics: Any, partitions: int, compacted: Any = ()) -> dict[str, int]:
+    def ensure_topics(settings: Settings, topics: Any, compacted: Any = ()) -> dict[str, int]:
         return dict.fromkeys(topics, 6) | {"g-runs-changelog": 3}
 
-    monkeypatch.setattr(worker, "ensure_topics", ensure_topics)
+    monkeypatch.setattr(worker, "ensure_settings_topics", ensure_topics)
     with pytest.raises(StateTopicMismatch) as err:
         prepare_topics(Settings(), "g-runs-changelog")
     message = str(err.value)
