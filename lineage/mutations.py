@@ -204,6 +204,28 @@ def join_change_set(encoded: list[bytes]) -> bytes:
     return b"[" + b",".join(encoded) + b"]"
 
 
+def split_change_sets(encoded: list[bytes], limit: int) -> tuple[list[bytes], list[bytes]]:
+    """Mutations already encoded, joined in order into change sets of at most ``limit`` bytes
+    each; and those that alone would exceed ``limit`` (left out of the change sets)."""
+    sets: list[bytes] = []
+    too_large: list[bytes] = []
+    current: list[bytes] = []
+    size = 2  # the brackets
+    for mutation in encoded:
+        if len(mutation) + 2 > limit:
+            too_large.append(mutation)
+            continue
+        added = len(mutation) + (1 if current else 0)  # and a comma
+        if current and size + added > limit:
+            sets.append(join_change_set(current))
+            current, size, added = [], 2, len(mutation)
+        current.append(mutation)
+        size += added
+    if current:
+        sets.append(join_change_set(current))
+    return sets, too_large
+
+
 def decode_change_set(raw: bytes | str) -> tuple[list[AnyMutation], list[str]]:
     """The valid mutations of a message, and a description of each part that is not one."""
     try:

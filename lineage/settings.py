@@ -61,8 +61,9 @@ class Settings(BaseModel):
     api_port: int = Field(default=5051, ge=1, le=65535)
     # Comma-separated Bearer keys the HTTP endpoint accepts; empty means no authentication.
     ingest_api_keys: SecretStr = SecretStr("")
-    # Events larger than this are refused (HTTP 413) or dead-lettered (reason too-large).
-    max_event_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
+    # Events larger than this are refused (HTTP 413) or dead-lettered (reason too-large). At most
+    # 8 MiB, so that a dead letter (the event in base64) fits in a Kafka message.
+    max_event_bytes: int = Field(default=4 * 1024 * 1024, ge=1024, le=8 * 1024 * 1024)
 
     home: Path = Path(".lineage")
     stack_data_dir: Path = Path(".lineage/stack")  # default: <home>/stack

@@ -280,14 +280,16 @@ def supervise(children: dict[str, subprocess.Popen[Any]]) -> int:
         if not stopping:
             name, child = next((n, c) for n, c in children.items() if c.returncode is not None)
             culprit = child.returncode
+            how = (
+                f"was killed by {signal.Signals(-culprit).name}" if culprit < 0 else f"exited with status {culprit}"
+            )
             print(
-                f"lineage run: `lineage {name}` exited with status {culprit} (its log above says why); "
-                "stopping the others.",
+                f"lineage run: `lineage {name}` {how} (its log above says why); stopping the others.",
                 file=sys.stderr,
                 flush=True,
             )
     finally:
         stop_children()
         statuses = [child.wait() for child in children.values()]
-    codes = [culprit, *statuses] if culprit else statuses
+    codes = [culprit] if culprit is not None else statuses
     return next((128 - c if c < 0 else c for c in codes if c), 0)

@@ -67,7 +67,7 @@ def ensure_topics(
     wanted = [t for t in names if t not in existing]
     if wanted:
         _create(admin, bootstrap, wanted, partitions, replication, timeout, compact)
-        existing = _wait_until_ready(admin, bootstrap, wanted, partitions, timeout)
+        existing = wait_until_ready(admin, bootstrap, wanted, timeout)
     return {t: len(existing[t].partitions) for t in names}
 
 
@@ -114,34 +114,39 @@ def _create(
                 ) from exc
 
 
-def not_ready(metadata: Mapping[str, Any], topics: Iterable[str], partitions: int) -> list[str]:
-    """Those of ``topics`` the metadata does not show with ``partitions`` partitions, each led."""
+def not_ready(metadata: Mapping[str, Any], topics: Iterable[str]) -> list[str]:
+    """Those of ``topics`` the metadata does not show with partitions, each with a leader.
+
+    The count is not checked: a topic another process created at the same moment may have
+    another, which the caller sees in the counts ``ensure_topics`` returns."""
     missing = []
     for topic in topics:
         found = metadata.get(topic)
         if (
             found is None
             or found.error is not None
-            or len(found.partitions) < partitions
+            or not found.partitions
             or any(p.leader < 0 for p in found.partitions.values())
         ):
             missing.append(topic)
     return missing
 
 
-def _wait_until_ready(
-    admin: AdminClient, bootstrap: str, topics: list[str], partitions: int, timeout: float
-) -> Mapping[str, Any]:
+def wait_until_ready(admin: Any, bootstrap: str, topics: list[str], timeout: float) -> Mapping[str, Any]:
+    """Poll the brokers' metadata until it shows ``topics`` ready (``not_ready``); return it."""
     deadline = time.monotonic() + timeout
     while True:
-        metadata = admin.list_topics(timeout=timeout).topics
-        missing = not_ready(metadata, topics, partitions)
+        try:
+            metadata = admin.list_topics(timeout=timeout).topics
+        except KafkaException as exc:
+            raise KafkaUnavailable(f"lost Kafka at {bootstrap} while creating topics ({exc.args[0]})") from exc
+        missing = not_ready(metadata, topics)
         if not missing:
             return metadata
         if time.monotonic() > deadline:
             raise TopicsNotReady(
                 f"created topic(s) {', '.join(missing)} on Kafka at {bootstrap}, but after {timeout:.0f} s the "
-                f"brokers still do not show all {partitions} partitions with a leader. Check the brokers "
+                "brokers still do not show their partitions, each with a leader. Check the brokers "
                 "(`lineage stack status` for the local stack) and start again."
             )
         time.sleep(METADATA_POLL_SECONDS)

@@ -22,18 +22,19 @@ restarted worker is given the event again.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, NoReturn
+from typing import Any, NoReturn, cast
 
 import faust
 
 from lineage.dead_letter import dead_letter
 from lineage.events import InvalidEvent
-from lineage.mutations import encode_mutation, join_change_set
+from lineage.mutations import encode_mutation, split_change_sets
 from lineage.processing import Rejected, apply, route
 from lineage.settings import Settings
 from producers.topics import MAX_MESSAGE_BYTES
@@ -51,6 +52,8 @@ ROCKSDB_OPTIONS = {"block_cache_size": 64 * 1024**2, "write_buffer_size": 16 * 1
 # The worker's exit status when it stops rather than acknowledge an event it could not pass on
 # (EX_SOFTWARE in sysexits.h).
 EXIT_UNPROCESSED = 70
+# The largest change set sent to the graph topic, leaving room in a Kafka message for its key.
+CHANGE_SET_BYTES = MAX_MESSAGE_BYTES - 64 * 1024
 # Mutations remembered per worker so that one shared by many runs is sent once (~100 bytes each).
 RECENTLY_SENT_CAPACITY = 100_000
 
@@ -138,7 +141,21 @@ def create_app(
             message,
         )
         letter = dead_letter(event.value or b"", reason, message, msg.topic, msg.partition, msg.offset)
-        await dlq.send(key=event.key, value=letter)
+        await send_for(event, dlq, event.key, letter)
+
+    async def send_for(event: faust.EventT, topic: faust.TopicT, key: bytes | None, value: bytes) -> None:
+        """Send what ``event`` caused. A send that fails now raises; one that fails later (Kafka
+        gave up delivering) ends the worker from the delivery's callback, which runs before the
+        commit that waits for the delivery (Faust flushes the producer before committing)."""
+        delivery = await topic.send(key=key, value=value)
+
+        def delivered(future: asyncio.Future[Any]) -> None:
+            if not future.cancelled() and future.exception() is not None:
+                on_fatal(future.exception() or RuntimeError("delivery failed"), event)
+
+        # Typed as an Awaitable; what Faust returns for a send that was not waited for is the
+        # producer's asyncio.Future for the record.
+        cast("asyncio.Future[Any]", delivery).add_done_callback(delivered)
 
     @app.agent(events, name="route")
     async def route_agent(stream: faust.StreamT) -> None:
@@ -160,7 +177,7 @@ def create_app(
         if isinstance(routed, Rejected):
             await reject(event, routed.reason, routed.message)
         else:
-            await runs.send(key=routed.key, value=event.value)
+            await send_for(event, runs, routed.key, event.value or b"")
 
     recently_sent = RecentlySent(RECENTLY_SENT_CAPACITY)
 
@@ -199,8 +216,18 @@ def create_app(
             for encoded in map(encode_mutation, applied.mutations)
             if recently_sent.first_time(encoded) or applied.redelivered
         ]
-        if changes:
-            await graph.send(key=key, value=join_change_set(changes))
+        # Within Kafka's message limit: a run's full state, sent again on a redelivery, can outgrow it.
+        change_sets, too_large = split_change_sets(changes, CHANGE_SET_BYTES)
+        for change_set in change_sets:
+            await send_for(event, graph, key, change_set)
+        if too_large:
+            await reject(
+                event,
+                "output-too-large",
+                f"{len(too_large)} graph mutation(s) of this event's run exceed the {CHANGE_SET_BYTES}-byte "
+                f"message limit (the largest: {max(map(len, too_large))} bytes, starting "
+                f"{too_large[0][:200]!r}) and were not sent; the rest of its changes were",
+            )
 
     return Processor(app, route_agent, merge_agent, events, dlq, runs, graph, run_table)
 

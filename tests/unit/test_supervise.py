@@ -46,3 +46,16 @@ def test_a_stop_request_stops_every_component_without_blaming_one(capsys: pytest
         signal.signal(signal.SIGALRM, signal.SIG_DFL)
     assert first.returncode == second.returncode == -signal.SIGTERM
     assert "exited with status" not in capsys.readouterr().err
+
+
+def test_a_component_killed_by_a_signal_is_reported_so(capsys: pytest.CaptureFixture[str]) -> None:
+    long_running = child("import time; time.sleep(60)")
+    killed = child("import os, signal, time; time.sleep(0.5); os.kill(os.getpid(), signal.SIGKILL)")
+    assert supervise({"ingest": long_running, "process": killed}) == 128 + signal.SIGKILL
+    assert "`lineage process` was killed by SIGKILL" in capsys.readouterr().err
+
+
+def test_a_component_that_finishes_cleanly_on_its_own_still_stops_the_rest_with_status_0() -> None:
+    long_running = child("import time; time.sleep(60)")
+    assert supervise({"ingest": long_running, "process": child("pass")}) == 0
+    assert long_running.returncode == -signal.SIGTERM

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from lineage.mutations import (
@@ -15,8 +18,10 @@ from lineage.mutations import (
     decode_mutation,
     encode_change_set,
     encode_mutation,
+    join_change_set,
     node,
     ref,
+    split_change_sets,
 )
 
 RUN = ref("Run", runId="0d4b7a4e-7e3c-4b7a-9d7e-1f0a2b3c4d5e")
@@ -154,3 +159,21 @@ def test_a_change_set_round_trips_and_reports_each_bad_item() -> None:
     assert mutations == [good[0]]
     assert [p.split(":")[0] for p in problems] == ["item 0", "item 2"]
     assert decode_change_set(b"{oops")[1][0].startswith("not JSON")
+
+
+@given(st.lists(st.binary(min_size=1, max_size=40), max_size=30), st.integers(min_value=3, max_value=120))
+def test_change_sets_are_split_under_the_limit_keeping_every_mutation_in_order(
+    encoded: list[bytes], limit: int
+) -> None:
+    sets, too_large = split_change_sets(encoded, limit)
+    assert all(2 < len(s) <= limit for s in sets)
+    assert too_large == [m for m in encoded if len(m) + 2 > limit]
+    kept = [m for m in encoded if len(m) + 2 <= limit]
+    assert b",".join(s[1:-1] for s in sets) == b",".join(kept)
+    # No more messages than needed: each set was closed because the next mutation did not fit.
+    assert all(len(a) + len(b) - 1 > limit for a, b in itertools.pairwise(sets))
+
+
+def test_a_change_set_that_fits_stays_one_message() -> None:
+    encoded = [encode_mutation(node("Job", namespace="n", name=str(i))) for i in range(50)]
+    assert split_change_sets(encoded, 1_000_000) == ([join_change_set(encoded)], [])

@@ -93,6 +93,7 @@ def test_home_as_an_override_moves_dirs_too(tmp_path: Path) -> None:
         ("LINEAGE_TOPIC_PARTITIONS", "0"),
         ("LINEAGE_TOPIC_REPLICATION", "0"),
         ("LINEAGE_TOPIC_REPLICATION", "-2"),
+        ("LINEAGE_MAX_EVENT_BYTES", str(8 * 1024 * 1024 + 1)),
         ("LINEAGE_SINK_BATCH_SIZE", "many"),
     ],
 )

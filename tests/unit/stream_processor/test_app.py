@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import json
 import subprocess
 import sys
@@ -18,6 +19,7 @@ import pytest
 
 from lineage.mutations import EdgeUpsert, NodeUpsert, decode_change_set
 from lineage.settings import Settings
+from stream_processor import app as app_module
 from stream_processor.app import EXIT_UNPROCESSED, Processor, create_app
 
 
@@ -34,6 +36,7 @@ def record_fatal(exc: BaseException, event: Any) -> Any:
     raise Stopped
 
 
+FACET = {"_producer": "https://example.test/producer", "_schemaURL": "https://example.test/facet.json"}
 EVENT = {
     "eventTime": "2026-11-20T10:00:00Z",
     "run": {"runId": "7f1b1d8e-5a4f-4d3a-9a43-0c2a5d6c1e01"},
@@ -49,17 +52,32 @@ def raw(event_type: str, time: str) -> bytes:
     return json.dumps(EVENT | {"eventType": event_type, "eventTime": time}).encode()
 
 
+# The deliveries the fake sends returned, in order (pending futures when ``deliver_later``).
+deliveries: list[asyncio.Future[Any]] = []
+deliver_later = False
+
+
+def delivered(*args: Any, **kwargs: Any) -> asyncio.Future[Any]:
+    """What a send that was not waited for returns: the record's delivery, here already done."""
+    future = asyncio.get_event_loop().create_future()
+    if not deliver_later:
+        future.set_result(None)
+    deliveries.append(future)
+    return future
+
+
 @pytest.fixture
 def processor(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Processor]:
     # The app and the test share one loop, closed again when the test ends.
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     fatal_calls.clear()
+    deliveries.clear()
     proc = create_app(Settings(home=tmp_path, processor_group=f"unit-{uuid.uuid4().hex[:8]}"), on_fatal=record_fatal)
     proc.app.finalize()
     proc.app.conf.store = "memory://"
     for topic in (proc.dlq, proc.runs, proc.graph):
-        monkeypatch.setattr(topic, "send", AsyncMock())
+        monkeypatch.setattr(topic, "send", AsyncMock(side_effect=delivered))
     # Table writes also go to a changelog topic; with no broker, pretend they were sent.
     monkeypatch.setattr(
         proc.run_table,
@@ -291,3 +309,55 @@ finally:
     assert "topic=lineage.runs partition=2 offset=41" in done.stderr
     assert "RuntimeError: changelog topic has 0 partitions" in done.stderr
     assert "given it again when restarted" in done.stderr
+
+
+def test_a_delivery_kafka_gives_up_on_later_stops_the_worker_before_the_commit(
+    processor: Processor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sys.modules[__name__], "deliver_later", True)
+    processor.app.loop.run_until_complete(_test_a_delivery_kafka_gives_up_on_later(processor))
+
+
+async def _test_a_delivery_kafka_gives_up_on_later(processor: Processor) -> None:
+    run_id = EVENT["run"]["runId"].encode()
+    async with processor.merge.test_context() as agent:
+        await agent.put(raw("START", "2026-11-20T10:00:00Z"), key=run_id)
+        [change_set] = deliveries  # sent, not yet delivered; nothing has failed so far
+        await asyncio.sleep(0)
+        assert fatal_calls == []
+        timeout = RuntimeError("KafkaTimeoutError: batch expired")
+        with contextlib.suppress(Stopped):  # raised by the test's on_fatal, from the callback
+            change_set.set_exception(timeout)
+            await asyncio.sleep(0)
+    [(exc, event)] = fatal_calls
+    assert exc is timeout
+    assert event.key == run_id
+
+
+def test_a_change_set_over_the_message_limit_is_split_and_a_mutation_over_it_dead_lettered(
+    processor: Processor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(app_module, "CHANGE_SET_BYTES", 600)
+    processor.app.loop.run_until_complete(_test_a_change_set_over_the_message_limit(processor))
+
+
+async def _test_a_change_set_over_the_message_limit(processor: Processor) -> None:
+    run_id = EVENT["run"]["runId"].encode()
+    wide = EVENT | {
+        "eventType": "START",
+        "outputs": [
+            {"namespace": "db", "name": f"dst{i}", "facets": {"documentation": {**FACET, "description": "d" * 20}}}
+            for i in range(5)
+        ]
+        + [{"namespace": "db", "name": "huge", "facets": {"documentation": {**FACET, "description": "x" * 700}}}],
+    }
+    async with processor.merge.test_context() as agent:
+        await agent.put(json.dumps(wide).encode(), key=run_id)
+    messages = graph_messages(processor)
+    assert len(messages) > 1 and all(len(value) <= 600 for _, value in messages)
+    assert {key for key, _ in messages} == {run_id}
+    names = {m.node.key.get("name") for m in sent_mutations(processor) if isinstance(m, NodeUpsert)}
+    assert {f"dst{i}" for i in range(5)} <= names and "huge" not in names
+    [letter] = [json.loads(value) for _, value in sent(processor.dlq)]
+    assert letter["reason"] == "output-too-large"
+    assert "exceed the 600-byte message limit" in letter["message"]
