@@ -179,6 +179,7 @@ REASONS = {
     "schema-invalid": "the event breaks the OpenLineage schema (the message says where)",
     "processing-error": "the processor failed on an event it accepted (a bug: please report it)",
     "output-too-large": "a graph upsert the event's run maps to is larger than a Kafka message (16 MiB)",
+    "state-too-large": "the run's merged state would be larger than a Kafka message (16 MiB)",
 }
 
 _PLACEHOLDER = re.compile(r"^\$\{json-unit\.|^\{\{.*\b(result|env_var)\b.*\}\}$", re.DOTALL)

@@ -19,14 +19,17 @@ stored like any other.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+
+from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 
 from lineage.events import AnyEvent, DatasetEvent, InvalidEvent, JobEvent, RunEvent, decode_event
 from lineage.graph_mapping import dataset_event_mutations, job_event_mutations, run_mutations
 from lineage.merge import MergedRun, merge_event
 from lineage.mutations import AnyMutation
 
-StoredRun = dict[str, Any]
+# A run's stored state: JSON bytes of ``{"run": MergedRun, "offset": int | None}``, encoded and
+# decoded by pydantic in one step (the processor's table stores them as they are).
+StoredRun = bytes
 Mutations = list[AnyMutation]
 
 
@@ -103,13 +106,26 @@ def stored_run(stored: StoredRun) -> MergedRun:
     return run
 
 
+class _Stored(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    run: MergedRun
+    offset: int | None = None
+
+
+_STORED = TypeAdapter(_Stored)
+
+
 def _load(stored: StoredRun | None) -> tuple[MergedRun | None, int | None]:
     if stored is None:
         return None, None
-    if "run" not in stored:  # stored before offsets were kept: a bare merged run
-        return MergedRun.model_validate(stored), None
-    return MergedRun.model_validate(stored["run"]), stored.get("offset")
+    try:
+        state = _STORED.validate_json(stored)
+    except ValidationError:
+        # Stored before offsets were kept: a bare merged run (anything else still raises).
+        return MergedRun.model_validate_json(stored), None
+    return state.run, state.offset
 
 
 def _dump(run: MergedRun, offset: int | None) -> StoredRun:
-    return {"run": run.model_dump(mode="json"), "offset": offset}
+    return _STORED.dump_json(_Stored(run=run, offset=offset))

@@ -52,8 +52,9 @@ ROCKSDB_OPTIONS = {"block_cache_size": 64 * 1024**2, "write_buffer_size": 16 * 1
 # The worker's exit status when it stops rather than acknowledge an event it could not pass on
 # (EX_SOFTWARE in sysexits.h).
 EXIT_UNPROCESSED = 70
-# The largest change set sent to the graph topic, leaving room in a Kafka message for its key.
-CHANGE_SET_BYTES = MAX_MESSAGE_BYTES - 64 * 1024
+# The largest change set sent to the graph topic, and the largest run state kept in the
+# changelog, leaving room in a Kafka message for the key.
+CHANGE_SET_BYTES = STATE_BYTES = MAX_MESSAGE_BYTES - 64 * 1024
 # Mutations remembered per worker so that one shared by many runs is sent once (~100 bytes each).
 RECENTLY_SENT_CAPACITY = 100_000
 
@@ -123,11 +124,12 @@ def create_app(
     dlq = app.topic(settings.dlq_topic, **raw)
     runs = app.topic(settings.runs_topic, partitions=settings.topic_partitions, **raw)
     graph = app.topic(settings.graph_topic, **raw)
-    # Keys are raw bytes (run ids), values JSON. Faust derives the changelog's serializers from
-    # key_type/value_type on both the write and the recovery path; a Schema alone only covers
-    # writes, and recovery then fails to read the keys back.
+    # Keys (run ids) and values (JSON the core encodes, lineage.processing.StoredRun) are bytes,
+    # stored as they are. Faust derives the changelog's serializers from key_type/value_type on
+    # both the write and the recovery path; a Schema alone only covers writes, and recovery then
+    # fails to read the keys back. States written by Faust's JSON codec read back the same.
     run_table = app.Table(
-        "runs", partitions=settings.topic_partitions, key_type=bytes, value_type=None, options=ROCKSDB_OPTIONS
+        "runs", partitions=settings.topic_partitions, key_type=bytes, value_type=bytes, options=ROCKSDB_OPTIONS
     )
 
     async def reject(event: faust.EventT, reason: str, message: str) -> None:
@@ -208,6 +210,16 @@ def create_app(
             await reject(event, "processing-error", f"{type(exc).__name__}: {exc}")
             return
         if applied.stored is not None:
+            if len(applied.stored) > STATE_BYTES:
+                # The run's state only grows; from here on its events are dead-lettered, and the
+                # graph keeps the run as its last state that fitted.
+                await reject(
+                    event,
+                    "state-too-large",
+                    f"with this event the run's state would be {len(applied.stored)} bytes, over the "
+                    f"{STATE_BYTES}-byte limit of a changelog message; it was neither stored nor sent on",
+                )
+                return
             run_table[key] = applied.stored
         # One message per event (a change set, keyed like the event): per-message overhead in
         # Faust and Kafka is far larger than per-mutation work.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -85,8 +87,22 @@ def test_a_redelivered_event_emits_the_full_state() -> None:
 
 def test_state_stored_before_offsets_were_kept_still_loads() -> None:
     start = raw(run_event("START", at(0)))
-    legacy = fold([run_event("START", at(0))]).model_dump(mode="json")
+    # What Faust's JSON codec stored then: the bare merged run.
+    legacy = json.dumps(fold([run_event("START", at(0))]).model_dump(mode="json")).encode()
     applied = apply(legacy, raw(run_event("COMPLETE", at(5))), 7)
-    assert applied.stored is not None and applied.stored["offset"] == 7
+    assert applied.stored is not None and json.loads(applied.stored)["offset"] == 7
     assert stored_run(applied.stored).state.value == "COMPLETED"
     assert apply(legacy, start, 0).mutations == []
+
+
+def test_state_faust_stored_as_a_dict_loads_as_the_bytes_stored_now() -> None:
+    """Before the state was stored as bytes, Faust's JSON codec encoded the same document."""
+    events = [run_event("START", at(0), inputs=[dataset("db", "t")]), run_event("COMPLETE", at(5))]
+    stored = apply(apply(None, raw(events[0]), 0).stored, raw(events[1]), 1).stored
+    assert stored is not None
+    as_faust_stored_it = json.dumps(
+        {"run": fold(events).model_dump(mode="json"), "offset": 1}, separators=(", ", ": ")
+    ).encode()
+    assert stored_run(as_faust_stored_it) == stored_run(stored) == fold(events)
+    again = apply(as_faust_stored_it, raw(events[1]), 1)  # a redelivery: the offset was read back
+    assert again.redelivered

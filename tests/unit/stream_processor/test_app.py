@@ -139,8 +139,9 @@ async def _test_merge_emits_the_merged_run_whatever_the_order(processor: Process
     assert runs[-1].props["startedAt"] == "2026-11-20T10:00:00+00:00"
     assert runs[-1].props["endedAt"] == "2026-11-20T10:05:00+00:00"
     stored = processor.run_table[run_id]
-    assert stored["run"]["state"] == "COMPLETED"
-    assert stored["offset"] == 1  # the offset of the last event that changed the run
+    assert isinstance(stored, bytes)  # stored as the core encoded it
+    assert json.loads(stored)["run"]["state"] == "COMPLETED"
+    assert json.loads(stored)["offset"] == 1  # the offset of the last event that changed the run
 
 
 def graph_messages(processor: Processor) -> list[tuple[bytes, bytes]]:
@@ -361,3 +362,26 @@ async def _test_a_change_set_over_the_message_limit(processor: Processor) -> Non
     [letter] = [json.loads(value) for _, value in sent(processor.dlq)]
     assert letter["reason"] == "output-too-large"
     assert "exceed the 600-byte message limit" in letter["message"]
+
+
+def test_a_run_whose_state_outgrows_a_message_is_dead_lettered_not_stored(
+    processor: Processor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    processor.app.loop.run_until_complete(_test_a_run_whose_state_outgrows_a_message(processor, monkeypatch))
+
+
+async def _test_a_run_whose_state_outgrows_a_message(processor: Processor, monkeypatch: pytest.MonkeyPatch) -> None:
+    run_id = EVENT["run"]["runId"].encode()
+    async with processor.merge.test_context() as agent:
+        await agent.put(raw("START", "2026-11-20T10:00:00Z"), key=run_id)
+        kept = processor.run_table[run_id]
+        sent_before = len(graph_messages(processor))
+        monkeypatch.setattr(app_module, "STATE_BYTES", len(kept))  # the next, larger state will not fit
+        wider = EVENT | {"eventType": "RUNNING", "eventTime": "2026-11-20T10:01:00Z"}
+        wider["inputs"] = [*EVENT["inputs"], {"namespace": "db", "name": "another"}]  # type: ignore[misc]
+        await agent.put(json.dumps(wider).encode(), key=run_id)
+    assert processor.run_table[run_id] == kept
+    assert len(graph_messages(processor)) == sent_before
+    [letter] = [json.loads(value) for _, value in sent(processor.dlq)]
+    assert letter["reason"] == "state-too-large"
+    assert f"over the {len(kept)}-byte limit" in letter["message"]
