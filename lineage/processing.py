@@ -18,6 +18,7 @@ stored like any other.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
@@ -122,8 +123,10 @@ def _load(stored: StoredRun | None) -> tuple[MergedRun | None, int | None]:
     try:
         state = _STORED.validate_json(stored)
     except ValidationError:
-        # Stored before offsets were kept: a bare merged run (anything else still raises).
-        return MergedRun.model_validate_json(stored), None
+        data = json.loads(stored)
+        if isinstance(data, dict) and "run" not in data:  # stored before offsets were kept: a bare run
+            return MergedRun.model_validate(data), None
+        raise
     return state.run, state.offset
 
 

@@ -256,6 +256,13 @@ def _run_all(_args: argparse.Namespace) -> int:
     return supervise(children)
 
 
+def signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:  # a real-time signal, say
+        return f"signal {number}"
+
+
 def supervise(children: dict[str, subprocess.Popen[Any]]) -> int:
     """Wait until a child exits or SIGINT/SIGTERM arrives, then stop them all. A child that exited
     on its own is named with its status, and its status is the result; otherwise the first
@@ -280,9 +287,7 @@ def supervise(children: dict[str, subprocess.Popen[Any]]) -> int:
         if not stopping:
             name, child = next((n, c) for n, c in children.items() if c.returncode is not None)
             culprit = child.returncode
-            how = (
-                f"was killed by {signal.Signals(-culprit).name}" if culprit < 0 else f"exited with status {culprit}"
-            )
+            how = f"was killed by {signal_name(-culprit)}" if culprit < 0 else f"exited with status {culprit}"
             print(
                 f"lineage run: `lineage {name}` {how} (its log above says why); stopping the others.",
                 file=sys.stderr,

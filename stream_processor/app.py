@@ -17,18 +17,18 @@ core did not foresee is dead-lettered with reason ``processing-error``; the work
 What is not the event's fault, the state store or Kafka refusing a write, stops the worker
 (``on_fatal``) before the event is acknowledged. Left to Faust, an agent that raises is restarted
 and the event it was handling is acknowledged, then committed: lost. Exiting instead means the
-restarted worker is given the event again.
+restarted worker is given the event again. A record Kafka gives up delivering later (after the
+producer's retries) stops the worker the same way, before the commit (``ExitOnSendError``).
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, NoReturn, cast
+from typing import Any, NoReturn
 
 import faust
 
@@ -73,19 +73,22 @@ class Processor:
     run_table: Any
 
 
-def exit_unacknowledged(exc: BaseException, event: faust.EventT) -> NoReturn:
-    """Stop the process at once, before Faust can acknowledge ``event`` (see the module's docstring).
+def exit_unacknowledged(exc: BaseException, event: faust.EventT | None) -> NoReturn:
+    """Stop the process at once, before Faust can acknowledge ``event`` (see the module's docstring),
+    or (no event) before it commits the offsets of what caused a record Kafka gave up delivering.
 
     ``os._exit`` skips Faust's shutdown, which would commit the offsets acknowledged so far; the
     events after the last commit are redelivered, which the merge absorbs. RocksDB's write-ahead
     log keeps the state store consistent."""
-    msg = event.message
+    if event is not None:
+        msg = event.message
+        what = f"cannot store or pass on the event at topic={msg.topic} partition={msg.partition} offset={msg.offset}"
+    else:
+        what = "Kafka gave up delivering a record the worker sent"
     logger.critical(
-        "cannot store or pass on the event at topic=%s partition=%s offset=%s (%s: %s); exiting with "
-        "status %d without acknowledging it, so that the worker is given it again when restarted",
-        msg.topic,
-        msg.partition,
-        msg.offset,
+        "%s (%s: %s); exiting with status %d before it is acknowledged, so that the worker is given it "
+        "again when restarted",
+        what,
         type(exc).__name__,
         exc,
         EXIT_UNPROCESSED,
@@ -96,8 +99,21 @@ def exit_unacknowledged(exc: BaseException, event: faust.EventT) -> NoReturn:
     os._exit(EXIT_UNPROCESSED)
 
 
+class ExitOnSendError(faust.Sensor):
+    """Faust only logs a record Kafka gave up delivering (the run state's changelog records too),
+    and then commits the offsets of the events that caused it. This sensor ends the worker first:
+    the record's future fails (and this runs) inside the producer flush that precedes each commit."""
+
+    def __init__(self, on_fatal: Callable[[BaseException, faust.EventT | None], NoReturn]) -> None:
+        super().__init__()
+        self._on_fatal = on_fatal
+
+    def on_send_error(self, producer: Any, exc: BaseException, state: Any) -> None:
+        self._on_fatal(exc, None)
+
+
 def create_app(
-    settings: Settings, on_fatal: Callable[[BaseException, faust.EventT], NoReturn] = exit_unacknowledged
+    settings: Settings, on_fatal: Callable[[BaseException, faust.EventT | None], NoReturn] = exit_unacknowledged
 ) -> Processor:
     app = faust.App(
         settings.processor_group,
@@ -119,6 +135,7 @@ def create_app(
         broker_session_timeout=settings.processor_session_timeout,
         broker_heartbeat_interval=min(3.0, settings.processor_session_timeout / 3),
     )
+    app.sensors.add(ExitOnSendError(on_fatal))
     raw: dict[str, Any] = {"key_serializer": "raw", "value_serializer": "raw"}
     events = app.topic(settings.events_topic, **raw)
     dlq = app.topic(settings.dlq_topic, **raw)
@@ -143,21 +160,7 @@ def create_app(
             message,
         )
         letter = dead_letter(event.value or b"", reason, message, msg.topic, msg.partition, msg.offset)
-        await send_for(event, dlq, event.key, letter)
-
-    async def send_for(event: faust.EventT, topic: faust.TopicT, key: bytes | None, value: bytes) -> None:
-        """Send what ``event`` caused. A send that fails now raises; one that fails later (Kafka
-        gave up delivering) ends the worker from the delivery's callback, which runs before the
-        commit that waits for the delivery (Faust flushes the producer before committing)."""
-        delivery = await topic.send(key=key, value=value)
-
-        def delivered(future: asyncio.Future[Any]) -> None:
-            if not future.cancelled() and future.exception() is not None:
-                on_fatal(future.exception() or RuntimeError("delivery failed"), event)
-
-        # Typed as an Awaitable; what Faust returns for a send that was not waited for is the
-        # producer's asyncio.Future for the record.
-        cast("asyncio.Future[Any]", delivery).add_done_callback(delivered)
+        await dlq.send(key=event.key, value=letter)
 
     @app.agent(events, name="route")
     async def route_agent(stream: faust.StreamT) -> None:
@@ -179,7 +182,7 @@ def create_app(
         if isinstance(routed, Rejected):
             await reject(event, routed.reason, routed.message)
         else:
-            await send_for(event, runs, routed.key, event.value or b"")
+            await runs.send(key=routed.key, value=event.value)
 
     recently_sent = RecentlySent(RECENTLY_SENT_CAPACITY)
 
@@ -211,8 +214,8 @@ def create_app(
             return
         if applied.stored is not None:
             if len(applied.stored) > STATE_BYTES:
-                # The run's state only grows; from here on its events are dead-lettered, and the
-                # graph keeps the run as its last state that fitted.
+                # The run keeps its state from before this event, in the store and in the graph;
+                # a later event is merged onto that, and stored and sent if the result fits.
                 await reject(
                     event,
                     "state-too-large",
@@ -231,14 +234,14 @@ def create_app(
         # Within Kafka's message limit: a run's full state, sent again on a redelivery, can outgrow it.
         change_sets, too_large = split_change_sets(changes, CHANGE_SET_BYTES)
         for change_set in change_sets:
-            await send_for(event, graph, key, change_set)
+            await graph.send(key=key, value=change_set)
         if too_large:
             await reject(
                 event,
                 "output-too-large",
-                f"{len(too_large)} graph mutation(s) of this event's run exceed the {CHANGE_SET_BYTES}-byte "
+                f"{len(too_large)} graph mutation(s) this event maps to exceed the {CHANGE_SET_BYTES}-byte "
                 f"message limit (the largest: {max(map(len, too_large))} bytes, starting "
-                f"{too_large[0][:200]!r}) and were not sent; the rest of its changes were",
+                f"{max(too_large, key=len)[:200]!r}) and were not sent; the rest of its changes were",
             )
 
     return Processor(app, route_agent, merge_agent, events, dlq, runs, graph, run_table)

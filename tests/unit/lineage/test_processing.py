@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
 from lineage.events import RunEvent
 from lineage.graph_mapping import run_mutations
@@ -106,3 +108,13 @@ def test_state_faust_stored_as_a_dict_loads_as_the_bytes_stored_now() -> None:
     assert stored_run(as_faust_stored_it) == stored_run(stored) == fold(events)
     again = apply(as_faust_stored_it, raw(events[1]), 1)  # a redelivery: the offset was read back
     assert again.redelivered
+
+
+def test_a_damaged_state_is_reported_as_it_is_not_as_a_legacy_one() -> None:
+    stored = apply(None, raw(run_event("START", at(0))), 0).stored
+    assert stored is not None
+    damaged = json.loads(stored)
+    damaged["run"]["state"] = "PAUSED"
+    with pytest.raises(ValidationError) as err:
+        stored_run(json.dumps(damaged).encode())
+    assert "run.state" in str(err.value)

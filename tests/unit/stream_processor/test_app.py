@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import contextlib
 import json
 import subprocess
 import sys
@@ -16,8 +15,10 @@ from typing import Any
 from unittest.mock import AsyncMock
 
 import pytest
+from faust.serializers import codecs
 
 from lineage.mutations import EdgeUpsert, NodeUpsert, decode_change_set
+from lineage.processing import stored_run
 from lineage.settings import Settings
 from stream_processor import app as app_module
 from stream_processor.app import EXIT_UNPROCESSED, Processor, create_app
@@ -52,32 +53,17 @@ def raw(event_type: str, time: str) -> bytes:
     return json.dumps(EVENT | {"eventType": event_type, "eventTime": time}).encode()
 
 
-# The deliveries the fake sends returned, in order (pending futures when ``deliver_later``).
-deliveries: list[asyncio.Future[Any]] = []
-deliver_later = False
-
-
-def delivered(*args: Any, **kwargs: Any) -> asyncio.Future[Any]:
-    """What a send that was not waited for returns: the record's delivery, here already done."""
-    future = asyncio.get_event_loop().create_future()
-    if not deliver_later:
-        future.set_result(None)
-    deliveries.append(future)
-    return future
-
-
 @pytest.fixture
 def processor(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Processor]:
     # The app and the test share one loop, closed again when the test ends.
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     fatal_calls.clear()
-    deliveries.clear()
     proc = create_app(Settings(home=tmp_path, processor_group=f"unit-{uuid.uuid4().hex[:8]}"), on_fatal=record_fatal)
     proc.app.finalize()
     proc.app.conf.store = "memory://"
     for topic in (proc.dlq, proc.runs, proc.graph):
-        monkeypatch.setattr(topic, "send", AsyncMock(side_effect=delivered))
+        monkeypatch.setattr(topic, "send", AsyncMock())
     # Table writes also go to a changelog topic; with no broker, pretend they were sent.
     monkeypatch.setattr(
         proc.run_table,
@@ -312,27 +298,31 @@ finally:
     assert "given it again when restarted" in done.stderr
 
 
-def test_a_delivery_kafka_gives_up_on_later_stops_the_worker_before_the_commit(
+def test_a_record_kafka_gives_up_delivering_stops_the_worker(
     processor: Processor, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(sys.modules[__name__], "deliver_later", True)
-    processor.app.loop.run_until_complete(_test_a_delivery_kafka_gives_up_on_later(processor))
+    processor.app.loop.run_until_complete(_test_a_record_kafka_gives_up_delivering(processor, monkeypatch))
 
 
-async def _test_a_delivery_kafka_gives_up_on_later(processor: Processor) -> None:
-    run_id = EVENT["run"]["runId"].encode()
-    async with processor.merge.test_context() as agent:
-        await agent.put(raw("START", "2026-11-20T10:00:00Z"), key=run_id)
-        [change_set] = deliveries  # sent, not yet delivered; nothing has failed so far
-        await asyncio.sleep(0)
-        assert fatal_calls == []
-        timeout = RuntimeError("KafkaTimeoutError: batch expired")
-        with contextlib.suppress(Stopped):  # raised by the test's on_fatal, from the callback
-            change_set.set_exception(timeout)
-            await asyncio.sleep(0)
+async def _test_a_record_kafka_gives_up_delivering(processor: Processor, monkeypatch: pytest.MonkeyPatch) -> None:
+    delivery = asyncio.get_event_loop().create_future()
+
+    class Producer:
+        async def send(self, *args: Any, **kwargs: Any) -> asyncio.Future[Any]:
+            return delivery  # what aiokafka returns: the record's future, done once Kafka answers
+
+    # Faust's own publishing path (what every send, the changelog's included, goes through), down
+    # to the producer.
+    topic = processor.run_table.changelog_topic
+    monkeypatch.setattr(topic, "_get_producer", AsyncMock(return_value=Producer()))
+    await topic.publish_message(topic.as_future_message(key=b"run", value=b"{}"))
+    await asyncio.sleep(0)
+    assert fatal_calls == []  # sent, not yet delivered
+    gave_up = RuntimeError("KafkaTimeoutError: batch expired")
+    delivery.set_exception(gave_up)
+    await asyncio.sleep(0)  # the future's callbacks run
     [(exc, event)] = fatal_calls
-    assert exc is timeout
-    assert event.key == run_id
+    assert exc is gave_up and event is None
 
 
 def test_a_change_set_over_the_message_limit_is_split_and_a_mutation_over_it_dead_lettered(
@@ -385,3 +375,21 @@ async def _test_a_run_whose_state_outgrows_a_message(processor: Processor, monke
     [letter] = [json.loads(value) for _, value in sent(processor.dlq)]
     assert letter["reason"] == "state-too-large"
     assert f"over the {len(kept)}-byte limit" in letter["message"]
+
+
+def test_a_state_faust_s_json_codec_stored_reads_back_through_the_raw_table(processor: Processor) -> None:
+    """Before states were stored as bytes, the table's JSON codec encoded the same document."""
+    processor.app.loop.run_until_complete(_test_a_state_faust_s_json_codec_stored(processor))
+
+
+async def _test_a_state_faust_s_json_codec_stored(processor: Processor) -> None:
+    run_id = EVENT["run"]["runId"].encode()
+    async with processor.merge.test_context() as agent:
+        await agent.put(raw("START", "2026-11-20T10:00:00Z"), key=run_id)
+        now = processor.run_table[run_id]
+        old_style = codecs.dumps("json", json.loads(now))  # as the old worker stored it
+        processor.run_table.data[run_id] = old_style
+        await agent.put(raw("COMPLETE", "2026-11-20T10:05:00Z"), key=run_id)
+    merged = stored_run(processor.run_table[run_id])
+    assert merged.state.value == "COMPLETED"
+    assert merged.started_at is not None and merged.started_at.isoformat() == "2026-11-20T10:00:00+00:00"
