@@ -10,10 +10,11 @@ previous state already emitted, so a duplicate or a replayed event emits nothing
 state remembers the highest offset (on the runs topic) of an event that changed it. An event at
 or below that offset is a redelivery after a crash or a rebalance: its state may have been saved
 while its mutations never reached Kafka, so it emits the run's full state again (mutations are
-idempotent upserts, so emitting twice is harmless; emitting nothing could lose them). A
-redelivered event can also be one that was skipped the first time (Faust may drop fetched
-messages at a rebalance and deliver them again from the committed offset), so it is merged and
-stored like any other.
+idempotent upserts, so emitting twice is harmless; emitting nothing could lose them), and it
+stores the state again even if unchanged: the worker's local store may hold a state the
+changelog never received (see ``apply``). A redelivered event can also be one that was skipped
+the first time (Faust may drop fetched messages at a rebalance and deliver them again from the
+committed offset), so it is merged like any other.
 """
 
 from __future__ import annotations
@@ -89,7 +90,11 @@ def apply(stored: StoredRun | None, raw: bytes, offset: int | None = None) -> Ap
     merged = merge_event(current, event)
     changed = merged != current
     if current is not None and offset is not None and last_offset is not None and offset <= last_offset:
-        return Applied(_dump(merged, last_offset) if changed else None, run_mutations(merged), redelivered=True)
+        # Stored again even when unchanged: a killed worker's RocksDB store keeps states whose
+        # changelog records were lost with it, and only a write puts such a state in the changelog
+        # before the event's offset is committed (a worker taking the partition later recovers
+        # from the changelog alone).
+        return Applied(_dump(merged, last_offset), run_mutations(merged), redelivered=True)
     if not changed:
         return Applied(None)
     return Applied(_dump(merged, offset), changed_mutations(current, merged))

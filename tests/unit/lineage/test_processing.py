@@ -68,6 +68,38 @@ def test_a_crash_or_rebalance_mid_way_loses_nothing(data: st.DataObject) -> None
     assert graph.snapshot() == full_graph(originals).snapshot()
 
 
+@settings(max_examples=200, deadline=None)
+@given(st.data())
+def test_a_kill_that_loses_changelog_writes_the_local_store_kept_loses_nothing(data: st.DataObject) -> None:
+    """A worker is killed: its RocksDB store keeps every state it wrote, but the changelog lacks the
+    writes after some point, and nothing after the commit reached the graph. It restarts on the same
+    store and is given the events from the commit again; part-way through, the partition moves to
+    another worker, which recovers the state from the changelog and takes the rest."""
+    originals, arrival = arrivals(data, run_events())
+    crash_at = data.draw(st.integers(min_value=1, max_value=len(arrival)), label="killed after")
+    committed = data.draw(st.integers(min_value=0, max_value=crash_at - 1), label="committed")
+    graph, local, changelog = FakeGraph(), None, []
+    for offset, event in enumerate(arrival[:crash_at]):
+        applied = apply(local, raw(event), offset)
+        if offset < committed:  # the commit waited for these to be delivered
+            graph.write(applied.mutations)
+        if applied.stored is not None:
+            local = applied.stored
+            changelog.append((offset, applied.stored))
+    delivered = data.draw(st.integers(min_value=committed, max_value=crash_at), label="changelog delivered up to")
+    changelog = [(offset, state) for offset, state in changelog if offset < delivered]
+    moved_at = data.draw(st.integers(min_value=committed, max_value=len(arrival)), label="partition moves at")
+    for offset in range(committed, len(arrival)):
+        if offset == moved_at:  # another worker: the state is what the changelog has
+            local = changelog[-1][1] if changelog else None
+        applied = apply(local, raw(arrival[offset]), offset)
+        graph.write(applied.mutations)
+        if applied.stored is not None:
+            local = applied.stored
+            changelog.append((offset, applied.stored))
+    assert graph.snapshot() == full_graph(originals).snapshot()
+
+
 def test_a_duplicate_changes_nothing_and_emits_nothing() -> None:
     start = raw(run_event("START", at(0), inputs=[dataset("db", "t")]))
     first = apply(None, start, 0)
