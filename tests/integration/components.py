@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import time
@@ -11,6 +12,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
 from lineage.settings import Settings
 from tests.integration.services import lineage_command
@@ -52,8 +55,41 @@ def running(settings: Settings, *components: str, log_dir: Path) -> Iterator[lis
                 proc.wait()
 
 
+COMPONENT_LOG = re.compile(r"[a-z]+-\d+\.log")
+
+
 def logs(log_dir: Path) -> str:
-    return "\n".join(f"--- {p.name}\n{p.read_text(errors='replace')[-3000:]}" for p in sorted(log_dir.glob("*.log")))
+    """The end of every component log under ``log_dir`` (``running`` names them NAME-N.log)."""
+    found = sorted(p for p in log_dir.rglob("*.log") if COMPONENT_LOG.fullmatch(p.name))
+    return "\n".join(f"--- {p.relative_to(log_dir)}\n{p.read_text(errors='replace')[-3000:]}" for p in found)
+
+
+def topic_trace(bootstrap: str, topic: str, keys: set[bytes], describe: Callable[[bytes], str]) -> str:
+    """Every record of ``topic`` whose key is in ``keys``: partition, offset, key and ``describe(value)``,
+    for a failure message that shows what went where."""
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"trace-{uuid.uuid4().hex[:8]}"})
+    lines = []
+    try:
+        partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
+        ends = {}
+        for p in partitions:
+            low, high = consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)
+            if high > low:
+                ends[p] = high
+        consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in ends])
+        deadline = time.monotonic() + 30
+        while ends and time.monotonic() < deadline:
+            msg = consumer.poll(0.5)
+            if msg is None or msg.error() is not None:
+                continue
+            partition, offset = msg.partition() or 0, msg.offset() or 0
+            if msg.key() in keys:
+                lines.append(f"{topic}[{partition}]@{offset} {msg.key()!r}: {describe(msg.value() or b'')}")
+            if offset + 1 >= ends.get(partition, 0):
+                ends.pop(partition, None)
+    finally:
+        consumer.close()
+    return "\n".join(lines)
 
 
 def wait_for(

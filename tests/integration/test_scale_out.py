@@ -3,17 +3,19 @@ equals what the pure core says the events mean, and the one a single undisturbed
 
 from __future__ import annotations
 
+import json
 import random
 from pathlib import Path
 from typing import Any
 
 import neo4j
 
+from lineage.mutations import NodeUpsert, decode_change_set
 from lineage.settings import Settings
 from producers.publisher import EventPublisher
 from producers.topics import ensure_topics
 from stream_processor.app import all_topics
-from tests.integration.components import logs, running, wait_for
+from tests.integration.components import logs, running, topic_trace, wait_for
 from tests.integration.workloads import (
     RUNS,
     edge_counts,
@@ -62,7 +64,7 @@ def test_two_workers_one_killed_and_restarted(settings: Settings, empty_graph: n
                 lambda: graph_runs(empty_graph) == expected,
                 240,
                 "the graph to match the events",
-                lambda: f"{_diff(graph_runs(empty_graph), expected)}\n{logs(tmp_path)}",
+                lambda: _explain(settings, graph_runs(empty_graph), expected, tmp_path),
                 p1 + p2 + sink,
             )
             disturbed = settled(empty_graph)
@@ -83,3 +85,23 @@ def _diff(got: dict[str, Any], want: dict[str, Any]) -> str:
     missing = [k for k in want if k not in got]
     wrong = [(k, got[k], want[k]) for k in want if k in got and got[k] != want[k]]
     return f"{len(got)}/{len(want)} runs; missing {len(missing)}; wrong {wrong[:3]}"
+
+
+def _explain(settings: Settings, got: dict[str, Any], want: dict[str, Any], tmp_path: Path) -> str:
+    """The difference, what the runs and graph topics carried for the runs that differ, and the logs."""
+    wrong = {k.encode() for k in want if got.get(k) != want[k]}
+
+    def event(value: bytes) -> str:
+        data = json.loads(value)
+        return f"{data.get('eventType')} {data.get('eventTime')}"
+
+    def run_states(value: bytes) -> str:
+        mutations, _ = decode_change_set(value)
+        runs = [m for m in mutations if isinstance(m, NodeUpsert) and m.node.label == "Run" and m.props]
+        return ", ".join(f"Run {m.node.key['runId'][:8]} {m.props.get('state')}" for m in runs) or "(no Run state)"
+
+    traces = [
+        topic_trace(settings.kafka_bootstrap, settings.runs_topic, wrong, event),
+        topic_trace(settings.kafka_bootstrap, settings.graph_topic, wrong, run_states),
+    ]
+    return "\n".join([_diff(got, want), *traces, logs(tmp_path)])
