@@ -52,3 +52,15 @@ _FROM_EVENT_TYPE = {
     "FAIL": RunState.FAILED,
     "OTHER": RunState.NEW,
 }
+
+
+def state_rank(value: object) -> int:
+    """The rank of a state given by its name (a Run node's ``state``); -1 for anything else.
+
+    A run's properties in the graph never go back down the lattice: an upsert whose state ranks
+    below the one the graph holds comes from an older view of the run and is ignored (the sink
+    applies this within a batch and in Cypher, ``STATE_RANKS``)."""
+    return STATE_RANKS.get(value, -1) if isinstance(value, str) else -1
+
+
+STATE_RANKS = {state.value: rank for state, rank in _RANK.items()}

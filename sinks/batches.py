@@ -24,6 +24,7 @@ from lineage.mutations import (
     UsageUpsert,
     Versioned,
 )
+from lineage.run_state import state_rank
 from sinks import cypher
 
 Statement = tuple[str, list[dict[str, Any]]]
@@ -43,7 +44,14 @@ def plan(mutations: Iterable[AnyMutation]) -> list[Statement]:
             # Sequential `SET n += props` semantics: a later upsert's props win, props it does not
             # mention stay (a parent run's placeholder must not erase the run's own state).
             node_row = nodes.setdefault(m.node.label, {}).setdefault(key, {"key": m.node.key, "props": {}})
-            node_row["props"].update(_neo4j_props(m.props))
+            # A run never goes back (lineage.run_state.state_rank): an older view's props are dropped.
+            incoming = m.props.get("state")
+            if (
+                m.node.label != "Run"
+                or incoming is None
+                or state_rank(incoming) >= state_rank(node_row["props"].get("state"))
+            ):
+                node_row["props"].update(_neo4j_props(m.props))
             merged = versioned.setdefault(key, {})
             for name, version in m.versioned.items():
                 if name not in merged or version.stamp > merged[name].stamp:

@@ -10,10 +10,17 @@ from __future__ import annotations
 from functools import cache
 
 from lineage.graph_model import NODE_KEYS, RELATIONSHIPS, STAMP_PREFIX
+from lineage.run_state import STATE_RANKS
 
 
 def _key_map(var: str, label: str) -> str:
     return "{" + ", ".join(f"{k}: {var}.{k}" for k in NODE_KEYS[label]) + "}"
+
+
+def _state_rank(expr: str) -> str:
+    """Cypher for ``lineage.run_state.state_rank`` of ``expr`` (-1 for null or unknown)."""
+    cases = " ".join(f"WHEN '{name}' THEN {rank}" for name, rank in STATE_RANKS.items())
+    return f"CASE {expr} {cases} ELSE -1 END"
 
 
 @cache
@@ -25,12 +32,21 @@ def merge_nodes(label: str) -> str:
     the same whatever order the versions arrive in. ``_lock`` takes the node's write lock before
     the stamps are read, so two sinks cannot interleave on one node.
     """
+    if label == "Run":
+        # A run never goes back: props of a state below the stored one are an older view.
+        set_props = (
+            f"SET n._lock = true REMOVE n._lock "
+            f"FOREACH (_ IN CASE WHEN row.props.state IS NULL "
+            f"OR {_state_rank('row.props.state')} >= {_state_rank('n.state')} THEN [1] ELSE [] END | "
+            f"SET n += row.props) "
+        )
+    else:
+        set_props = "SET n += row.props, n._lock = true REMOVE n._lock "
     return (
         f"UNWIND $rows AS row "
         f"MERGE (n:{label} {_key_map('row.key', label)}) "
-        f"SET n += row.props, n._lock = true "
-        f"REMOVE n._lock "
-        f"WITH n, [v IN row.versioned WHERE coalesce(n['{STAMP_PREFIX}' + v.name], '') < v.stamp] AS newer "
+        f"{set_props}"
+        f"WITH n, row, [v IN row.versioned WHERE coalesce(n['{STAMP_PREFIX}' + v.name], '') < v.stamp] AS newer "
         f"FOREACH (v IN newer | SET n[v.name] = v.value, n['{STAMP_PREFIX}' + v.name] = v.stamp)"
     )
 

@@ -120,6 +120,26 @@ def test_a_later_full_state_upsert_replaces_properties(empty_graph: neo4j.Driver
     assert record["e"] is None
 
 
+def test_a_run_never_goes_back_whatever_arrives_later(empty_graph: neo4j.Driver) -> None:
+    writer = Neo4jGraphWriter(empty_graph)
+    writer.ensure_schema()
+
+    def run() -> tuple[str, str | None]:
+        (record,) = empty_graph.execute_query("MATCH (r:Run) RETURN r.state AS state, r.endedAt AS e").records
+        return record["state"], record["e"] and record["e"].to_native().isoformat()
+
+    completed = NodeUpsert(node=RUN, props={"state": "COMPLETED", "endedAt": "2026-11-20T10:05:00+00:00"})
+    writer.write([completed])
+    writer.write(batch("RUNNING"))  # an older view of the run, re-sent after a worker restarted
+    assert run() == ("COMPLETED", "2026-11-20T10:05:00+00:00")
+    writer.write([NodeUpsert(node=RUN)])  # a parent's placeholder: no state, changes nothing
+    assert run() == ("COMPLETED", "2026-11-20T10:05:00+00:00")
+    writer.write([NodeUpsert(node=RUN, props={"state": "FAILED", "endedAt": "2026-11-20T10:06:00+00:00"})])
+    assert run() == ("FAILED", "2026-11-20T10:06:00+00:00")  # up the lattice: FAILED over COMPLETED
+    writer.write([completed])
+    assert run() == ("FAILED", "2026-11-20T10:06:00+00:00")
+
+
 def test_names_with_cypher_syntax_are_data_not_code(empty_graph: neo4j.Driver) -> None:
     writer = Neo4jGraphWriter(empty_graph)
     writer.ensure_schema()

@@ -275,3 +275,23 @@ def test_a_later_upsert_without_a_property_leaves_it_as_set_n_plus_equals_would(
     edge = plan([EdgeUpsert(type="READ", start=RUN_A, end=DS_X, props={"provisional": False}),
                  EdgeUpsert(type="READ", start=RUN_A, end=DS_X)])  # fmt: skip
     assert edge[0][1][0]["props"] == {"provisional": False}
+
+
+def test_within_a_batch_a_run_never_goes_back() -> None:
+    run = ref("Run", runId="0b9f4c5e-1d2a-4c1b-9a8e-3f2d1c0b9a87")
+    completed = NodeUpsert(node=run, props={"state": "COMPLETED", "errorMessage": None})
+    stale = NodeUpsert(node=run, props={"state": "RUNNING", "errorMessage": "older"})
+    failed = NodeUpsert(node=run, props={"state": "FAILED", "errorMessage": "boom"})
+    for upserts, want in [
+        ([completed, stale], {"state": "COMPLETED", "errorMessage": None}),
+        ([stale, completed], {"state": "COMPLETED", "errorMessage": None}),
+        ([completed, NodeUpsert(node=run), stale, failed, completed], {"state": "FAILED", "errorMessage": "boom"}),
+    ]:
+        [(statement, rows)] = plan(upserts)
+        assert statement == cypher.merge_nodes("Run")
+        assert rows[0]["props"] == want
+
+
+def test_only_runs_are_guarded_by_state() -> None:
+    [(_, rows)] = plan([_job("j", state="COMPLETED"), _job("j", state="RUNNING")])
+    assert rows[0]["props"]["state"] == "RUNNING"
