@@ -64,3 +64,5 @@ def state_rank(value: object) -> int:
 
 
 STATE_RANKS = {state.value: rank for state, rank in _RANK.items()}
+# States from this rank on have ended (``RunState.is_done``).
+DONE_RANK = _RANK[RunState.COMPLETED]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from functools import cache
 
 from lineage.graph_model import NODE_KEYS, RELATIONSHIPS, STAMP_PREFIX
-from lineage.run_state import STATE_RANKS
+from lineage.run_state import DONE_RANK, STATE_RANKS
 
 
 def _key_map(var: str, label: str) -> str:
@@ -27,7 +27,9 @@ def _state_rank(expr: str) -> str:
 def merge_nodes(label: str) -> str:
     """Rows: ``{"key": {...}, "props": {...}, "versioned": [{"name", "stamp", "value"}, ...]}``.
 
-    ``props`` are set as they are. A versioned property is written with its stamp in
+    ``props`` are set as they are, except on a Run whose stored ``state`` ranks above the
+    row's (``lineage.run_state.state_rank``): an older view of the run, left out. A versioned
+    property is written with its stamp in
     ``_stamp_<name>``, and only if that stamp is greater than the stored one, so the result is
     the same whatever order the versions arrive in. ``_lock`` takes the node's write lock before
     the stamps are read, so two sinks cannot interleave on one node.
@@ -46,21 +48,29 @@ def merge_nodes(label: str) -> str:
         f"UNWIND $rows AS row "
         f"MERGE (n:{label} {_key_map('row.key', label)}) "
         f"{set_props}"
-        f"WITH n, row, [v IN row.versioned WHERE coalesce(n['{STAMP_PREFIX}' + v.name], '') < v.stamp] AS newer "
+        f"WITH n, [v IN row.versioned WHERE coalesce(n['{STAMP_PREFIX}' + v.name], '') < v.stamp] AS newer "
         f"FOREACH (v IN newer | SET n[v.name] = v.value, n['{STAMP_PREFIX}' + v.name] = v.stamp)"
     )
 
 
 @cache
 def merge_edges(rel_type: str) -> str:
-    """Rows: ``{"start": {...}, "end": {...}, "props": {...}}``; endpoints are merged too."""
+    """Rows: ``{"start": {...}, "end": {...}, "props": {...}}``; endpoints are merged too.
+
+    A run's READ and WROTE edges are never provisional once the run in the graph has ended
+    (nodes are written before edges, so this sees the batch's state), whatever an older view of
+    the run re-sent says."""
     start, end = RELATIONSHIPS[rel_type]
+    settled = ""
+    if rel_type in ("READ", "WROTE"):
+        ended = ", ".join(f"'{name}'" for name, rank in STATE_RANKS.items() if rank >= DONE_RANK)
+        settled = f" FOREACH (_ IN CASE WHEN a.state IN [{ended}] THEN [1] ELSE [] END | SET r.provisional = false)"
     return (
         f"UNWIND $rows AS row "
         f"MERGE (a:{start} {_key_map('row.start', start)}) "
         f"MERGE (b:{end} {_key_map('row.end', end)}) "
         f"MERGE (a)-[r:{rel_type}]->(b) "
-        f"SET r += row.props"
+        f"SET r += row.props{settled}"
     )
 
 

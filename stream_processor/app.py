@@ -212,17 +212,20 @@ def create_app(
             logger.exception("processing failed run=%s", key)
             await reject(event, "processing-error", f"{type(exc).__name__}: {exc}")
             return
-        if applied.stored is not None:
-            if len(applied.stored) > STATE_BYTES:
-                # The run keeps its state from before this event, in the store and in the graph;
-                # a later event is merged onto that, and stored and sent if the result fits.
-                await reject(
-                    event,
-                    "state-too-large",
-                    f"with this event the run's state would be {len(applied.stored)} bytes, over the "
-                    f"{STATE_BYTES}-byte limit of a changelog message; it was neither stored nor sent on",
-                )
+        if applied.stored is not None and len(applied.stored) > STATE_BYTES:
+            # The run keeps its stored state from before this event; a later event is merged onto
+            # that, and stored and sent if the result fits. A redelivery still re-sends the run's
+            # full state (what its first delivery sent may have been lost).
+            await reject(
+                event,
+                "state-too-large",
+                f"with this event the run's state would be {len(applied.stored)} bytes, over the "
+                f"{STATE_BYTES}-byte limit of a changelog message; it was not stored"
+                + ("" if applied.redelivered else " nor sent on"),
+            )
+            if not applied.redelivered:
                 return
+        elif applied.stored is not None:
             run_table[key] = applied.stored
         # One message per event (a change set, keyed like the event): per-message overhead in
         # Faust and Kafka is far larger than per-mutation work.

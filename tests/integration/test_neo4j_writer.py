@@ -138,6 +138,10 @@ def test_a_run_never_goes_back_whatever_arrives_later(empty_graph: neo4j.Driver)
     assert run() == ("FAILED", "2026-11-20T10:06:00+00:00")  # up the lattice: FAILED over COMPLETED
     writer.write([completed])
     assert run() == ("FAILED", "2026-11-20T10:06:00+00:00")
+    # Its edges: settled once the run ended, whatever an older view says.
+    writer.write([EdgeUpsert(type="READ", start=RUN, end=SRC, props={"provisional": True})])
+    (record,) = empty_graph.execute_query("MATCH (:Run)-[r:READ]->() RETURN r.provisional AS p").records
+    assert record["p"] is False
 
 
 def test_names_with_cypher_syntax_are_data_not_code(empty_graph: neo4j.Driver) -> None:

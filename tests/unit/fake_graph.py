@@ -1,4 +1,6 @@
-"""An in-memory graph with the sink's write semantics (sinks.cypher), for pure tests.
+"""An in-memory graph with the sink's write semantics (sinks.cypher), for pure tests, less the
+sink's guards against an older view of a run (a Run's state never going back, READ and WROTE not
+provisional once it ended), which only matter when a processor re-sends one.
 
 Node ``props`` are set as given (None removes); a versioned property is written only if its
 stamp is greater than the stored one; edges are merged on (type, start, end), props set. A

@@ -393,3 +393,24 @@ async def _test_a_state_faust_s_json_codec_stored(processor: Processor) -> None:
     merged = stored_run(processor.run_table[run_id])
     assert merged.state.value == "COMPLETED"
     assert merged.started_at is not None and merged.started_at.isoformat() == "2026-11-20T10:00:00+00:00"
+
+
+def test_a_redelivery_whose_state_is_too_large_still_re_sends_the_run(
+    processor: Processor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    processor.app.loop.run_until_complete(_test_a_redelivery_whose_state_is_too_large(processor, monkeypatch))
+
+
+async def _test_a_redelivery_whose_state_is_too_large(processor: Processor, monkeypatch: pytest.MonkeyPatch) -> None:
+    run_id = EVENT["run"]["runId"].encode()
+    start = raw("START", "2026-11-20T10:00:00Z")
+    async with processor.merge.test_context() as agent:
+        await agent.put(start, key=run_id)  # offset 0
+        sent_before = len(graph_messages(processor))
+        monkeypatch.setattr(app_module, "STATE_BYTES", len(processor.run_table[run_id]) - 1)
+        agent.sent_offset = 0  # Kafka delivers offset 0 again
+        await agent.put(start, key=run_id)
+    assert len(graph_messages(processor)) > sent_before  # the run's full state, sent again
+    [letter] = [json.loads(value) for _, value in sent(processor.dlq)]
+    assert letter["reason"] == "state-too-large"
+    assert letter["message"].endswith("it was not stored")
