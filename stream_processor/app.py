@@ -239,12 +239,13 @@ def create_app(
         for change_set in change_sets:
             await graph.send(key=key, value=change_set)
         if too_large:
+            largest = max(too_large, key=len)
             await reject(
                 event,
                 "output-too-large",
                 f"{len(too_large)} graph mutation(s) this event maps to exceed the {CHANGE_SET_BYTES}-byte "
-                f"message limit (the largest: {max(map(len, too_large))} bytes, starting "
-                f"{max(too_large, key=len)[:200]!r}) and were not sent; the rest of its changes were",
+                f"message limit (the largest: {len(largest)} bytes, starting {largest[:200]!r}) and were "
+                "not sent; the rest of its changes were",
             )
 
     return Processor(app, route_agent, merge_agent, events, dlq, runs, graph, run_table)
