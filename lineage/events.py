@@ -1,15 +1,21 @@
 """OpenLineage events (spec 2-0-2): RunEvent, DatasetEvent and JobEvent as pydantic models.
 
 The fields the graph needs are typed; everything else is kept as data (``extra="allow"``) and
-facets stay plain JSON objects (checked by ``lineage.facets``), so an event can be written back
-unchanged. ``decode_event`` turns raw bytes into one of the three models or raises InvalidEvent
-with a reason code a person can act on (REASONS).
+facets stay plain JSON objects (looked at by ``lineage.facets``), so an event can be written back
+unchanged. ``decode`` turns raw bytes into one of the three models and the leniencies it took, or
+raises InvalidEvent with a reason code a person can act on (REASONS).
 
-Where the model differs from the JSON schemas (tests/unit/lineage/test_schema_oracle.py checks
-each case against the spec's own files): more lenient on naive timestamps (below), lower-case
-eventType values, and the facet details listed in ``lineage.facets``; stricter on empty job and
-dataset names (they would make nameless graph nodes) and on unfilled test-template placeholders
-(``${json-unit.any-string}``, ``{{ any(result) }}``), which no real integration sends.
+What is accepted: what Marquez's ``POST /api/v1/lineage`` would accept and store, and more (the
+comparison, field by field, is docs/accepted-events.md). The spec's JSON schemas are a test
+oracle, not a gate: an event is refused only when it is unsafe (too large, too deep), cannot be
+identified (no usable run id, no job namespace and name, no eventTime), or is no event at all.
+Everything else that breaks the schema is accepted and counted as a leniency (LENIENCIES), never
+silently changed: facets are kept as sent, and a value the model reads differently (a naive
+time read as UTC, a text run id keyed by a UUID derived from it) is documented and counted.
+
+Stricter than the schemas: empty job and dataset names are refused (they would make nameless
+graph nodes), and so are unfilled test-template placeholders (``${json-unit.any-string}``,
+``{{ any(result) }}``), which no real integration sends.
 
 Timestamps: ``eventTime`` must carry an offset per the spec, but real clients (the Python
 client's serde examples, for one) send naive ISO timestamps. A naive timestamp is read as UTC,
@@ -20,12 +26,23 @@ converted to UTC, so one instant has one representation whatever offset the send
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
 import pydantic_core
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
 from lineage.facets import (
     DATASET_FACETS,
@@ -33,11 +50,11 @@ from lineage.facets import (
     JOB_FACETS,
     OUTPUT_FACETS,
     RUN_FACETS,
-    FacetError,
     check_facets,
+    lenient,
 )
 from lineage.keys import DatasetKey, JobKey
-from lineage.naming import normalize
+from lineage.naming import is_uuid, normalize, run_key
 
 Facets = dict[str, Any]
 
@@ -47,20 +64,47 @@ class _Model(BaseModel):
 
 
 def _facets_validator(known: dict[str, Any]) -> Any:
-    def check(cls: type, value: Any) -> Facets:
-        try:
-            return check_facets(value, known)
-        except FacetError as exc:
-            raise ValueError(str(exc)) from exc
+    def check(cls: type, value: Any, info: ValidationInfo) -> Facets:
+        return check_facets(value, known, info)
 
     return classmethod(check)
 
 
+def _list_or_empty(cls: type, value: Any, info: ValidationInfo) -> Any:
+    if value is None:
+        lenient(info, "null-field")
+        return []
+    return value
+
+
+_NULL_IS_EMPTY: Any = classmethod(_list_or_empty)
+
+
 class Run(_Model):
-    runId: UUID
+    # As sent: the run's identity is ``key``, a UUID (lineage.naming.run_key).
+    runId: StrictStr
     facets: Facets = Field(default_factory=dict)
 
     _check = field_validator("facets", mode="before")(_facets_validator(RUN_FACETS))
+
+    @field_validator("runId")
+    @classmethod
+    def _usable(cls, value: str, info: ValidationInfo) -> str:
+        if not value.strip():
+            raise PydanticCustomError("empty_run_id", "runId is empty")
+        if not is_uuid(value):
+            lenient(info, "non-uuid-run-id")
+        return value
+
+    @property
+    def key(self) -> UUID:
+        """The UUID the run is keyed by: runId itself, or one derived from its text."""
+        return run_key(self.runId)
+
+    @property
+    def sent_id(self) -> str | None:
+        """The run id as sent when it is no UUID (the graph keeps it as ``sentRunId``)."""
+        return None if is_uuid(self.runId) else self.runId
 
 
 class Job(_Model):
@@ -100,10 +144,28 @@ class OutputDataset(Dataset):
     _check_output = field_validator("outputFacets", mode="before")(_facets_validator(OUTPUT_FACETS))
 
 
+# The spec versions this product knows (spec/versioned); a newer one is read as 2-0-2.
+SPEC_VERSIONS = frozenset({"1-0-0", "1-0-1", "1-0-2", "1-0-3", "1-0-4", "1-0-5", "2-0-0", "2-0-1", "2-0-2"})
+_SPEC_VERSION = re.compile(r"/spec/(\d+-\d+-\d+)/")
+
+
 class _Event(_Model):
     eventTime: datetime
     producer: str
-    schemaURL: str
+    schemaURL: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _schema_url(cls, data: Any, info: ValidationInfo) -> Any:
+        if isinstance(data, dict):
+            url = data.get("schemaURL")
+            if url is None:
+                lenient(info, "no-schema-url")
+            elif isinstance(url, str):
+                version = _SPEC_VERSION.search(url)
+                if version is not None and version[1] not in SPEC_VERSIONS:
+                    lenient(info, "unknown-spec-version")
+        return data
 
     @field_validator("eventTime", mode="before")
     @classmethod
@@ -114,24 +176,44 @@ class _Event(_Model):
 
     @field_validator("eventTime")
     @classmethod
-    def _utc(cls, value: datetime) -> datetime:
+    def _utc(cls, value: datetime, info: ValidationInfo) -> datetime:
         # One instant, one representation: the graph must not depend on the sender's offset.
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        if value.tzinfo is None:
+            lenient(info, "naive-event-time")
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+EVENT_TYPES = ("START", "RUNNING", "COMPLETE", "ABORT", "FAIL", "OTHER")
+# Spellings of the spec's values that are unambiguous: the run states instead of the events.
+EVENT_TYPE_SPELLINGS = {"STARTED": "START", "COMPLETED": "COMPLETE", "ABORTED": "ABORT", "FAILED": "FAIL"}
 
 
 class RunEvent(_Event):
-    eventType: str | None = Field(default=None, pattern="^(START|RUNNING|COMPLETE|ABORT|FAIL|OTHER)$")
+    eventType: str | None = None
     run: Run
-
-    @field_validator("eventType", mode="before")
-    @classmethod
-    def _upper(cls, value: Any) -> Any:
-        # The spec's values are upper case; "complete" is read as COMPLETE rather than refused.
-        return value.upper() if isinstance(value, str) else value
-
     job: Job
     inputs: list[InputDataset] = Field(default_factory=list)
     outputs: list[OutputDataset] = Field(default_factory=list)
+
+    _lists = field_validator("inputs", "outputs", mode="before")(_NULL_IS_EMPTY)
+
+    @field_validator("eventType", mode="before")
+    @classmethod
+    def _event_type(cls, value: Any, info: ValidationInfo) -> Any:
+        if not isinstance(value, str):
+            return value  # None, or refused as not a string
+        spelled = value.strip().upper()
+        if spelled in EVENT_TYPES:
+            if spelled != value:
+                lenient(info, "nonstandard-event-type")
+            return spelled
+        if spelled in EVENT_TYPE_SPELLINGS:
+            lenient(info, "nonstandard-event-type")
+            return EVENT_TYPE_SPELLINGS[spelled]
+        # Marquez reads an unknown type as RUNNING; OTHER changes the run's state in no way.
+        lenient(info, "unknown-event-type")
+        return "OTHER"
 
 
 class DatasetEvent(_Event):
@@ -146,6 +228,8 @@ class JobEvent(_Event):
     job: Job
     inputs: list[InputDataset] = Field(default_factory=list)
     outputs: list[OutputDataset] = Field(default_factory=list)
+
+    _lists = field_validator("inputs", "outputs", mode="before")(_NULL_IS_EMPTY)
 
 
 AnyEvent = RunEvent | DatasetEvent | JobEvent
@@ -173,20 +257,49 @@ REASONS = {
     "too-deep": "the JSON is nested deeper than the parser allows (about 200 levels)",
     "unresolved-placeholder": "a test-template placeholder (${json-unit...}, {{ any(result) }}) was never filled in",
     "not-an-event": "the object has none of run, job or dataset, so it is no OpenLineage event",
-    "missing-run-id": "a run event without run.runId",
-    "bad-run-id": "run.runId is not a UUID",
+    "missing-run-id": "a run event without run.runId, or with an empty one",
+    "bad-run-id": "run.runId is not text (a number, an object...)",
+    "missing-job": "a run or job event without job.namespace and job.name (both non-empty text)",
     "bad-event-time": "eventTime is missing or not an ISO-8601 timestamp",
-    "schema-invalid": "the event breaks the OpenLineage schema (the message says where)",
+    "schema-invalid": "the event breaks the OpenLineage schema in a way no identity or graph survives: no "
+    "producer, a run, job or dataset that is not an object, a dataset without a namespace and name, facets "
+    "that are not a mapping (the message says where)",
     "processing-error": "the processor failed on an event it accepted (a bug: please report it)",
     "output-too-large": "a graph upsert the event's run maps to is larger than a Kafka message (16 MiB)",
     "state-too-large": "the run's merged state would be larger than a Kafka message (16 MiB)",
+}
+
+# The ways an event can break the spec and still be accepted, each counted per event
+# (``Decoded.leniencies``; the processor logs the counts) and documented in the README.
+LENIENCIES = {
+    "no-schema-url": "no top-level schemaURL (OpenLineage 1.0-era clients, Marquez's seed data)",
+    "unknown-spec-version": "schemaURL names a spec version this product does not know; read as 2-0-2",
+    "job-event-with-event-type": "a job and an eventType but no run: read as a JobEvent, as Marquez does",
+    "non-uuid-run-id": "a run id (the run's or its parent's) that is not a UUID: the run is keyed by a UUID "
+    "derived from the text, as Marquez does, and the text is kept (Run.sentRunId)",
+    "naive-event-time": "eventTime without an offset: read as UTC",
+    "nonstandard-event-type": "eventType in lower case, or a run state's spelling (COMPLETED, FAILED...)",
+    "unknown-event-type": "an eventType that is none of the spec's six: read as OTHER (the run's state is kept)",
+    "null-field": "null where the spec has facets, inputs or outputs: read as none",
+    "facet-not-an-object": "a facet that is a string, number or list (kept as sent, not read by the graph) or "
+    "null (ignored)",
+    "facet-without-schema-url": "a facet without _producer or _schemaURL: kept as sent",
+    "malformed-facet": "a facet the graph reads breaks its schema: kept as sent, read for what it can give",
 }
 
 _PLACEHOLDER = re.compile(r"^\$\{json-unit\.|^\{\{.*\b(result|env_var)\b.*\}\}$", re.DOTALL)
 _PLACEHOLDER_HINTS = (b"${json-unit.", b"result", b"env_var")
 
 
-def decode_event(raw: bytes | str, max_bytes: int | None = None) -> AnyEvent:
+@dataclass(frozen=True)
+class Decoded:
+    """A valid event and the leniencies (LENIENCIES) it was accepted with."""
+
+    event: AnyEvent
+    leniencies: frozenset[str] = frozenset()
+
+
+def decode(raw: bytes | str, max_bytes: int | None = None) -> Decoded:
     """Parse one JSON-encoded OpenLineage event, or raise InvalidEvent naming what was wrong."""
     data = raw.encode() if isinstance(raw, str) else raw
     if max_bytes is not None and len(data) > max_bytes:
@@ -204,19 +317,41 @@ def decode_event(raw: bytes | str, max_bytes: int | None = None) -> AnyEvent:
         if where is not None:
             field, matcher = where
             raise InvalidEvent("unresolved-placeholder", f"{field or '(event)'} is the template matcher {matcher!r}")
-    model: type[AnyEvent]
-    if "run" in obj or "eventType" in obj:
-        model = RunEvent
-    elif "dataset" in obj:
-        model = DatasetEvent
-    elif "job" in obj:
-        model = JobEvent
-    else:
-        raise InvalidEvent("not-an-event", "an OpenLineage event has run and job, a dataset, or a job")
+    leniencies: set[str] = set()
+    model = _kind(obj, leniencies)
     try:
-        return model.model_validate(obj)
+        event = model.model_validate(obj, context=leniencies)
     except ValidationError as exc:
         raise _invalid(exc, model) from exc
+    return Decoded(event, frozenset(leniencies))
+
+
+def decode_event(raw: bytes | str, max_bytes: int | None = None) -> AnyEvent:
+    """The event alone (``decode``), for callers that do not count leniencies."""
+    return decode(raw, max_bytes).event
+
+
+def _kind(obj: dict[str, Any], leniencies: set[str]) -> type[AnyEvent]:
+    """Which event an object is: a run, else a dataset, else a job.
+
+    A job with an eventType but no run is a JobEvent (Marquez's own fixtures send them so), unless
+    its schemaURL says it is a RunEvent: then it is a run event that lost its run.
+    """
+    if "run" in obj:
+        return RunEvent
+    if "dataset" in obj:
+        return DatasetEvent
+    if "job" in obj:
+        if "eventType" not in obj:
+            return JobEvent
+        url = obj.get("schemaURL")
+        if isinstance(url, str) and url.endswith("/RunEvent"):
+            return RunEvent
+        leniencies.add("job-event-with-event-type")
+        return JobEvent
+    if "eventType" in obj:
+        return RunEvent
+    raise InvalidEvent("not-an-event", "an OpenLineage event has run and job, a dataset, or a job")
 
 
 def decode_run_event(raw: bytes | str) -> RunEvent:
@@ -240,17 +375,25 @@ def _invalid(exc: ValidationError, model: type[AnyEvent]) -> InvalidEvent:
 
 
 def _reason(errors: list[Any], model: type[AnyEvent]) -> str:
-    """The most telling reason among all errors: a run id problem, then eventTime, then the rest."""
+    """The most telling reason among all errors: the run's identity, the job's, then eventTime."""
     locs = [(tuple(err["loc"]), err["type"]) for err in errors]
     if model is RunEvent:
         for loc, kind in locs:
-            if (loc == ("run",) and kind == "missing") or (loc == ("run", "runId") and kind == "missing"):
+            if loc in (("run",), ("run", "runId")) and kind in ("missing", "none_required", "empty_run_id"):
                 return "missing-run-id"
+            if loc == ("run",) and kind == "model_type":
+                return "missing-run-id" if _is_null(errors, loc) else "schema-invalid"
         if any(loc == ("run", "runId") for loc, _ in locs):
             return "bad-run-id"
+    if model is not DatasetEvent and any(loc in (("job",), ("job", "namespace"), ("job", "name")) for loc, _ in locs):
+        return "missing-job"
     if any(loc == ("eventTime",) for loc, _ in locs):
         return "bad-event-time"
     return "schema-invalid"
+
+
+def _is_null(errors: list[Any], loc: tuple[Any, ...]) -> bool:
+    return any(tuple(err["loc"]) == loc and err.get("input") is None for err in errors)
 
 
 def _find_placeholder(value: Any, where: str) -> tuple[str, str] | None:

@@ -16,7 +16,6 @@ import hashlib
 import json
 from datetime import datetime
 from typing import Any, Literal
-from uuid import UUID
 
 from lineage.events import DatasetEvent, JobEvent
 from lineage.graph_model import FACET_PREFIX, RelType
@@ -34,6 +33,7 @@ from lineage.mutations import (
     encode_mutation,
     ref,
 )
+from lineage.naming import run_key
 
 Mutations = list[AnyMutation]
 
@@ -194,6 +194,8 @@ def _run_props(run: MergedRun, facets: dict[str, Any]) -> dict[str, Any]:
     props["nominalStartTime"] = _as_str(nominal.get("nominalStartTime"))
     props["nominalEndTime"] = _as_str(nominal.get("nominalEndTime"))
     props["errorMessage"] = _as_str(_as_dict(facets.get("errorMessage")).get("message"))
+    if run.sent_run_id is not None:
+        props["sentRunId"] = run.sent_run_id
     return props
 
 
@@ -242,7 +244,7 @@ def _derivations(ds: DatasetState) -> list[Derivation]:
                 types=sorted({t["type"] for t in transformations if isinstance(t.get("type"), str)}),
                 subtypes=sorted({t["subtype"] for t in transformations if isinstance(t.get("subtype"), str)}),
                 masking=any(t.get("masking") is True for t in transformations),
-                transformations=json.dumps(transformations, sort_keys=True),
+                transformations=json.dumps(transformations, sort_keys=True, ensure_ascii=False),
             )
         )
     return out
@@ -284,11 +286,8 @@ def _as_str(value: Any) -> str | None:
 
 
 def _as_uuid(value: Any) -> str | None:
-    """A runId in the form the run's own events are keyed by (canonical lower-case UUID)."""
-    try:
-        return str(UUID(value)) if isinstance(value, str) else None
-    except ValueError:
-        return None
+    """A runId in the form the run's own events are keyed by (lineage.naming.run_key)."""
+    return str(run_key(value)) if isinstance(value, str) and value.strip() else None
 
 
 def _iso(value: datetime | None) -> str | None:

@@ -1,7 +1,7 @@
 """Identities of the things in the lineage graph.
 
 A job and a dataset are identified by ``(namespace, name)`` as OpenLineage defines them (a run
-by its UUID, used as is). These value types are hashable and ordered so that batches can be sorted by key.
+by a UUID: ``lineage.naming.run_key``). These value types are hashable and ordered so that batches can be sorted by key.
 """
 
 from __future__ import annotations

@@ -49,8 +49,12 @@ class StampedFacet(BaseModel):
 
     @cached_property
     def value_json(self) -> str | None:
-        """The value as canonical JSON text (None for a tombstone)."""
-        return None if self.value is None else json.dumps(self.value, sort_keys=True, default=str)
+        """The value as canonical JSON text (None for a tombstone): keys sorted, so one value has one
+        text whatever order the producer wrote its keys in; characters kept as they are (not
+        escaped), so that Cypher's CONTAINS finds a name as the producer wrote it."""
+        if self.value is None:
+            return None
+        return json.dumps(self.value, sort_keys=True, ensure_ascii=False, default=str)
 
     @cached_property
     def stamp(self) -> str:
@@ -95,6 +99,9 @@ class MergedRun(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     run_id: UUID
+    # The run id as the producer sent it, when it was text rather than a UUID (run_id is then
+    # derived from it: lineage.naming.run_key).
+    sent_run_id: str | None = None
     job_namespace: str
     job_name: str
     state: RunState = RunState.NEW
@@ -135,6 +142,7 @@ def merge_runs(a: MergedRun, b: MergedRun) -> MergedRun:
         terminal_at[state] = min(time, terminal_at.get(state, time))
     return MergedRun(
         run_id=a.run_id,
+        sent_run_id=_min_text(a.sent_run_id, b.sent_run_id),
         job_namespace=job.namespace,
         job_name=job.name,
         state=a.state.join(b.state),
@@ -164,7 +172,8 @@ def _from_event(event: RunEvent) -> MergedRun:
     state = RunState.from_event_type(event_type)
     stamp = (event.eventTime, EVENT_TYPE_RANK.get(event_type, 0))
     return MergedRun(
-        run_id=event.run.runId,
+        run_id=event.run.key,
+        sent_run_id=event.run.sent_id,
         job_namespace=event.job.namespace,
         job_name=event.job.name,
         state=state,
@@ -204,6 +213,8 @@ def stamp_facets(facets: dict[str, Any], stamp: tuple[datetime, int]) -> FacetMa
     time, rank = stamp
     out = {}
     for name, value in facets.items():
+        if value is None:
+            continue  # a null facet says nothing (a leniency): neither a value nor a deletion
         deleted = isinstance(value, dict) and value.get("_deleted") is True
         out[name] = StampedFacet(time=time, rank=rank, value=None if deleted else value)
     return out
@@ -305,6 +316,10 @@ def _max_time(a: datetime | None, b: datetime | None) -> datetime | None:
     if b is None:
         return a
     return max(a, b)
+
+
+def _min_text(a: str | None, b: str | None) -> str | None:
+    return b if a is None else a if b is None else min(a, b)
 
 
 def _min_time(a: datetime | None, b: datetime | None) -> datetime | None:

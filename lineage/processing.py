@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 
-from lineage.events import AnyEvent, DatasetEvent, InvalidEvent, JobEvent, RunEvent, decode_event
+from lineage.events import AnyEvent, DatasetEvent, InvalidEvent, JobEvent, RunEvent, decode, decode_event
 from lineage.graph_mapping import dataset_event_mutations, job_event_mutations, run_mutations
 from lineage.merge import MergedRun, merge_event
 from lineage.mutations import AnyMutation
@@ -38,6 +38,7 @@ Mutations = list[AnyMutation]
 @dataclass(frozen=True)
 class Routed:
     key: bytes
+    leniencies: frozenset[str] = frozenset()  # how the event breaks the spec (lineage.events.LENIENCIES)
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,7 @@ class Applied:
 def entity_key(event: AnyEvent) -> bytes:
     """The key every event about one thing shares: a run's id, or the dataset's or job's name."""
     if isinstance(event, RunEvent):
-        return str(event.run.runId).encode()
+        return str(event.run.key).encode()
     if isinstance(event, DatasetEvent):
         return f"dataset:{event.dataset.namespace}/{event.dataset.name}".encode()
     return f"job:{event.job.namespace}/{event.job.name}".encode()
@@ -70,10 +71,10 @@ def entity_key(event: AnyEvent) -> bytes:
 
 def route(raw: bytes, max_bytes: int | None = None) -> Routed | Rejected:
     try:
-        event = decode_event(raw, max_bytes)
+        decoded = decode(raw, max_bytes)
     except InvalidEvent as exc:
         return Rejected(exc.reason, exc.message)
-    return Routed(entity_key(event))
+    return Routed(entity_key(decoded.event), decoded.leniencies)
 
 
 def apply(stored: StoredRun | None, raw: bytes, offset: int | None = None) -> Applied:

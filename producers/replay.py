@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TextIO
 
-from lineage.events import InvalidEvent, decode_event
+from lineage.events import InvalidEvent, decode
 from lineage.settings import Settings
 from producers.event_files import EXAMPLES, EventFiles, FileStats, Item, Problem
 from producers.publisher import DeliveryFailed
@@ -58,6 +59,8 @@ class Summary:
     failed: int = 0  # queued but not acknowledged by Kafka
     failures: list[str] = field(default_factory=list)  # the first delivery errors
     rejected_by_reason: dict[str, Rejections] = field(default_factory=dict)
+    # Valid events that break the spec in a way the processor accepts (lineage.events.LENIENCIES).
+    lenient_by_kind: Counter[str] = field(default_factory=Counter)
     files: FileStats = field(default_factory=FileStats)
     seconds: float = 0.0
     interrupted: bool = False
@@ -102,6 +105,7 @@ class Summary:
                 reason: {"count": group.count, "examples": [e.as_dict() for e in group.examples]}
                 for reason, group in sorted(self.rejected_by_reason.items())
             },
+            "lenient_by_kind": dict(sorted(self.lenient_by_kind.items())),
             "failures": list(self.failures),
             "files_read": self.files.read,
             "files_skipped": self.files.skipped,
@@ -140,7 +144,7 @@ def replay(
             problem = item.problem
             if problem is None and validate:
                 try:
-                    decode_event(item.raw, max_event_bytes)
+                    summary.lenient_by_kind.update(decode(item.raw, max_event_bytes).leniencies)
                 except InvalidEvent as exc:
                     problem = Problem(exc.reason, exc.message)
             if problem is not None and (validate or not item.raw):
@@ -262,6 +266,9 @@ def format_summary(summary: Summary) -> str:
                 lines.append(f"  {label if i == 0 else ' ' * len(label)}  {example.origin}: {example.message}")
             if group.count > len(group.examples):
                 lines.append(f"  {' ' * len(label)}  ... and {group.count - len(group.examples):,} more")
+    if summary.lenient_by_kind:
+        counts = ", ".join(f"{kind} {n:,}" for kind, n in sorted(summary.lenient_by_kind.items()))
+        lines.append(f'sent leniently (off the spec, accepted; see the README\'s "Which events"): {counts}')
     if summary.failed:
         lines.append(f"failed {summary.failed:,} {_plural(summary.failed, 'event')}: Kafka did not acknowledge them:")
         lines += [f"  {failure}" for failure in summary.failures]

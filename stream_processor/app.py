@@ -38,6 +38,7 @@ from lineage.mutations import encode_mutation, split_change_sets
 from lineage.processing import Rejected, apply, route
 from lineage.settings import Settings
 from producers.topics import MAX_MESSAGE_BYTES
+from stream_processor.leniency_log import LeniencyLog
 from stream_processor.recently_sent import RecentlySent
 
 logger = logging.getLogger(__name__)
@@ -71,6 +72,7 @@ class Processor:
     runs: faust.TopicT
     graph: faust.TopicT
     run_table: Any
+    leniency_log: LeniencyLog
 
 
 def exit_unacknowledged(exc: BaseException, event: faust.EventT | None) -> NoReturn:
@@ -162,6 +164,9 @@ def create_app(
         letter = dead_letter(event.value or b"", reason, message, msg.topic, msg.partition, msg.offset)
         await dlq.send(key=event.key, value=letter)
 
+    # Events taken leniently, counted once each, where they are first decoded (``route``).
+    leniency_log = LeniencyLog()
+
     @app.agent(events, name="route")
     async def route_agent(stream: faust.StreamT) -> None:
         async for batch in stream.take_events(  # type: ignore[attr-defined]  # not in StreamT
@@ -181,8 +186,11 @@ def create_app(
             routed = Rejected("processing-error", f"{type(exc).__name__}: {exc}")
         if isinstance(routed, Rejected):
             await reject(event, routed.reason, routed.message)
-        else:
-            await runs.send(key=routed.key, value=event.value)
+            return
+        if routed.leniencies:
+            msg = event.message
+            leniency_log.record(routed.leniencies, msg.topic, msg.partition, msg.offset)
+        await runs.send(key=routed.key, value=event.value)
 
     recently_sent = RecentlySent(RECENTLY_SENT_CAPACITY)
 
@@ -248,7 +256,7 @@ def create_app(
                 "not sent; the rest of its changes were",
             )
 
-    return Processor(app, route_agent, merge_agent, events, dlq, runs, graph, run_table)
+    return Processor(app, route_agent, merge_agent, events, dlq, runs, graph, run_table, leniency_log)
 
 
 def all_topics(settings: Settings) -> list[str]:

@@ -10,7 +10,7 @@ from uuid import UUID
 
 import pytest
 
-from lineage.events import DatasetEvent, InvalidEvent, JobEvent, RunEvent, decode_event, decode_run_event
+from lineage.events import DatasetEvent, InvalidEvent, JobEvent, RunEvent, decode, decode_event, decode_run_event
 from lineage.keys import DatasetKey, JobKey
 from tests.unit.factories import OPENLINEAGE, REAL_EVENTS, load_json, real_event_files, run_event_dict
 
@@ -40,7 +40,8 @@ def test_the_real_event_corpus_is_there() -> None:
 def test_every_real_run_event_decodes(raw: bytes) -> None:
     data = json.loads(raw)
     event = decode_run_event(raw)
-    assert event.run.runId == UUID(data["run"]["runId"])
+    assert event.run.runId == data["run"]["runId"]  # as sent
+    assert event.run.key == UUID(data["run"]["runId"])
     assert event.job.key == JobKey(data["job"]["namespace"], data["job"]["name"])
     assert event.eventType == data.get("eventType")
     assert event.eventTime.tzinfo is not None
@@ -124,12 +125,13 @@ _DELETE = object()
     ("event", "reason", "field"),
     [
         pytest.param(_broken(run__runId=_DELETE), "missing-run-id", "run.runId", id="missing-run-id"),
-        pytest.param(_broken(run__runId="not-a-uuid"), "bad-run-id", "run.runId", id="bad-uuid"),
+        pytest.param(_broken(run__runId=""), "missing-run-id", "run.runId", id="empty-run-id"),
+        pytest.param(_broken(run__runId=7), "bad-run-id", "run.runId", id="numeric-run-id"),
         pytest.param(_broken(run__runId="{{ any(result) }}"), "unresolved-placeholder", "run.runId", id="template"),
         pytest.param(_broken(eventTime=_DELETE), "bad-event-time", "eventTime", id="missing-event-time"),
         pytest.param(_broken(eventTime="yesterday"), "bad-event-time", "eventTime", id="bad-event-time"),
-        pytest.param(_broken(job__name=""), "schema-invalid", "job.name", id="empty-job-name"),
-        pytest.param(_broken(job=_DELETE), "schema-invalid", "job", id="missing-job"),
+        pytest.param(_broken(job__name=""), "missing-job", "job.name", id="empty-job-name"),
+        pytest.param(_broken(job=_DELETE), "missing-job", "job", id="missing-job"),
         pytest.param(_broken(producer=_DELETE), "schema-invalid", "producer", id="missing-producer"),
         pytest.param(_broken(inputs=[{"namespace": "db"}]), "schema-invalid", "inputs.0.name", id="input-no-name"),
         pytest.param([run_event_dict()], "not-an-object", "array", id="array-not-object"),
@@ -166,4 +168,97 @@ def test_a_missing_run_id_is_the_reason_even_when_more_is_missing() -> None:
     with pytest.raises(InvalidEvent) as info:
         decode_event(b'{"eventType": "START"}')
     assert info.value.reason == "missing-run-id"
-    assert {e["loc"] for e in info.value.errors} >= {"run", "eventTime", "job", "producer", "schemaURL"}
+    assert {e["loc"] for e in info.value.errors} >= {"run", "eventTime", "job", "producer"}
+
+
+def test_a_run_id_of_text_is_keyed_as_marquez_keys_it() -> None:
+    decoded = decode(json.dumps(run_event_dict(run_id="unique-run-id")))
+    assert isinstance(decoded.event, RunEvent)
+    # Java's UUID.nameUUIDFromBytes("unique-run-id".getBytes()), as Marquez derives it.
+    assert decoded.event.run.key == UUID("2b38ee04-5f4e-3a1a-8c4a-05999e9e51eb")
+    assert decoded.event.run.sent_id == "unique-run-id"
+    assert decoded.leniencies == {"non-uuid-run-id"}
+
+
+def test_a_uuid_in_another_spelling_is_that_uuid() -> None:
+    for spelling in (
+        "0D4B7A4E7E3C4B7A9D7E1F0A2B3C4D5E",
+        "{0d4b7a4e-7e3c-4b7a-9d7e-1f0a2b3c4d5e}",
+        " 0d4b7a4e-7e3c-4b7a-9d7e-1f0a2b3c4d5e\n",
+    ):
+        decoded = decode(json.dumps(run_event_dict(run_id=spelling)))
+        assert isinstance(decoded.event, RunEvent)
+        assert decoded.event.run.key == UUID("0d4b7a4e-7e3c-4b7a-9d7e-1f0a2b3c4d5e")
+        assert decoded.event.run.sent_id is None and decoded.leniencies == set()
+
+
+def test_a_job_with_an_event_type_and_no_run_is_a_job_event() -> None:
+    event = {
+        "eventType": "COMPLETE",
+        "eventTime": "2024-01-01T00:00:00Z",
+        "job": {"namespace": "ns", "name": "declared"},
+        "outputs": [{"namespace": "db", "name": "t"}],
+        "producer": "p",
+        "schemaURL": "https://openlineage.io/spec/1-0-1/OpenLineage.json#/definitions/JobEvent",
+    }
+    decoded = decode(json.dumps(event))
+    assert isinstance(decoded.event, JobEvent)
+    assert decoded.leniencies == {"job-event-with-event-type"}
+    # Unless the producer says it is a run event: then it lost its run.
+    with pytest.raises(InvalidEvent) as info:
+        decode(json.dumps(event | {"schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent"}))
+    assert info.value.reason == "missing-run-id"
+
+
+@pytest.mark.parametrize(
+    ("sent", "read", "kind"),
+    [
+        ("complete", "COMPLETE", "nonstandard-event-type"),
+        ("COMPLETED", "COMPLETE", "nonstandard-event-type"),
+        ("failed", "FAIL", "nonstandard-event-type"),
+        ("STARTED", "START", "nonstandard-event-type"),
+        ("ABORTED", "ABORT", "nonstandard-event-type"),
+        ("RESUME", "OTHER", "unknown-event-type"),
+        ("", "OTHER", "unknown-event-type"),
+    ],
+)
+def test_event_types_are_read_leniently_and_counted(sent: str, read: str, kind: str) -> None:
+    decoded = decode(json.dumps(run_event_dict(event_type=sent)))
+    assert isinstance(decoded.event, RunEvent)
+    assert (decoded.event.eventType, decoded.leniencies) == (read, {kind})
+
+
+def test_leniencies_are_counted_once_per_event_and_facets_stay_as_sent() -> None:
+    facets = {
+        "a": "text",
+        "b": 3,
+        "c": {"_producer": "p", "x": 1},
+        "d": {"_schemaURL": "s"},
+        "ownership": {"_producer": "p", "_schemaURL": "s", "owners": [{"team": "x"}]},
+    }
+    decoded = decode(json.dumps(run_event_dict(job_facets=facets, time="2024-01-01T00:00:00")))
+    assert isinstance(decoded.event, RunEvent)
+    assert decoded.event.job.facets == facets
+    assert decoded.leniencies == {
+        "facet-not-an-object",
+        "facet-without-schema-url",
+        "malformed-facet",
+        "naive-event-time",
+    }
+
+
+def test_null_lists_and_facets_are_read_as_none() -> None:
+    event = run_event_dict() | {"inputs": None, "outputs": None}
+    event["run"]["facets"] = None
+    decoded = decode(json.dumps(event))
+    assert isinstance(decoded.event, RunEvent)
+    assert (decoded.event.inputs, decoded.event.outputs, decoded.event.run.facets) == ([], [], {})
+    assert decoded.leniencies == {"null-field"}
+
+
+def test_no_schema_url_and_unknown_spec_versions_are_counted() -> None:
+    event = run_event_dict()
+    assert decode(json.dumps({k: v for k, v in event.items() if k != "schemaURL"})).leniencies == {"no-schema-url"}
+    newer = event | {"schemaURL": "https://openlineage.io/spec/2-8-9/OpenLineage.json#/$defs/RunEvent"}
+    assert decode(json.dumps(newer)).leniencies == {"unknown-spec-version"}
+    assert decode(json.dumps(event)).leniencies == set()

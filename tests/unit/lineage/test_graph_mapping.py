@@ -12,11 +12,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lineage.events import InvalidEvent, decode_run_event
+from lineage.events import InvalidEvent, RunEvent, decode, decode_run_event
 from lineage.graph_mapping import run_mutations
 from lineage.graph_model import NODE_KEYS, RELATIONSHIPS
+from lineage.merge import merge_event
 from lineage.mutations import EdgeUpsert, FieldsUpsert, NodeUpsert, UsageUpsert, decode_mutation, encode_mutation
-from tests.unit.factories import FULL_EVENT, dataset, load_json, run_event, run_event_dict
+from lineage.naming import run_key
+from tests.unit.factories import FULL_EVENT, RUN_ID, dataset, load_json, run_event, run_event_dict
 from tests.unit.fake_graph import expand
 from tests.unit.lineage.strategies import arrivals, at, fold, run_events
 
@@ -164,12 +166,17 @@ def test_parent_naming_the_same_job_gives_no_part_of() -> None:
     assert edges(mutations, "PART_OF") == set()
 
 
-def test_parent_without_run_id_is_refused_at_decode() -> None:
-    # The spec requires parent.run.runId (OpenLineage's own event_invalid_run_facet fixture).
-    with pytest.raises(InvalidEvent) as info:
-        _with_parent({"run": {}, "job": {"namespace": "ns", "name": "dag"}})
-    assert info.value.reason == "schema-invalid"
-    assert "parent.run.runId" in info.value.message
+def test_parent_without_run_id_links_the_jobs_only() -> None:
+    # OpenLineage's own event_invalid_run_facet fixture: the spec requires parent.run.runId. The
+    # event is taken (a malformed facet costs what cannot be read of it), the job still has a parent.
+    mutations = _with_parent({"run": {}, "job": {"namespace": "ns", "name": "dag"}})
+    assert edges(mutations, "CHILD_OF") == set()
+    assert edges(mutations, "PART_OF") == {(("Job", "ns", "child"), ("Job", "ns", "dag"))}
+
+
+def test_a_parent_run_id_of_text_is_keyed_like_that_runs_own_events() -> None:
+    mutations = _with_parent({"run": {"runId": "scheduled__2024-01-01"}, "job": {"namespace": "ns", "name": "dag"}})
+    assert edges(mutations, "CHILD_OF") == {(("Run", RUN_ID), ("Run", str(run_key("scheduled__2024-01-01"))))}
 
 
 def test_no_parent_no_parent_links() -> None:
@@ -463,12 +470,19 @@ def test_deprecated_field_level_transformation_type_becomes_one_transformation()
     }
 
 
-def test_malformed_column_lineage_is_refused_at_decode() -> None:
-    facet = {"fields": {"b": {"inputFields": [{"namespace": "db", "name": "s"}]}}}  # no field
+def test_malformed_column_lineage_gives_what_can_be_read_of_it() -> None:
+    facet = {
+        "fields": {
+            "a": {"inputFields": [{"namespace": "db", "name": "s", "field": "x"}]},
+            "b": {"inputFields": [{"namespace": "db", "name": "s"}]},  # no field: nothing to link
+        }
+    }
     raw = json.dumps(run_event_dict("COMPLETE", at(0), outputs=[dataset("db", "t", {"columnLineage": facet})]))
-    with pytest.raises(InvalidEvent) as caught:
-        decode_run_event(raw)
-    assert caught.value.reason == "schema-invalid"
+    decoded = decode(raw)
+    assert "malformed-facet" in decoded.leniencies
+    assert isinstance(decoded.event, RunEvent)
+    merged = merge_event(None, decoded.event)
+    assert set(derivations(run_mutations(merged))) == {("a", ("Field", "db", "s", "x"))}
 
 
 def test_a_run_contributes_to_its_jobs_aggregated_edges_with_its_event_window() -> None:
@@ -486,3 +500,12 @@ def test_a_run_contributes_to_its_jobs_aggregated_edges_with_its_event_window() 
     }
     window = (at(0).isoformat(), at(9).isoformat(), str(merged.run_id))
     assert usage == {("CONSUMES", "a"): window, ("PRODUCES", "b"): window}
+
+
+def test_facets_keep_their_characters_unescaped() -> None:
+    owners = {"owners": [{"name": "Jürgen Øster, データ"}]}
+    merged = fold([run_event("START", at(0), job_facets={"ownership": owners})])
+    (job,) = [m for m in run_mutations(merged) if isinstance(m, NodeUpsert) and m.node.label == "Job"]
+    text = job.versioned["facet_ownership"].value
+    assert text is not None and "Jürgen Øster, データ" in text
+    assert json.loads(text) == owners

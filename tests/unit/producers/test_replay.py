@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import producers.replay as replay_module
-from lineage.events import InvalidEvent
+from lineage.events import Decoded, InvalidEvent
 from producers.event_files import EXAMPLES, Item, Problem, iter_events
 from producers.publisher import DeliveryFailed
 from producers.replay import ProgressLine, Summary, format_summary, replay
@@ -104,13 +104,28 @@ def test_without_validation_everything_with_bytes_is_sent() -> None:
     assert set(summary.rejected_by_reason) == {"unreadable"}
 
 
+def test_events_taken_leniently_are_sent_and_counted_by_kind() -> None:
+    no_url = {k: v for k, v in run_event_dict("START").items() if k != "schemaURL"}
+    naive = no_url | {"eventTime": "2024-01-01T10:00:00"}
+    items = [Item(json.dumps(e).encode(), f"f.ndjson:{i}") for i, e in enumerate([no_url, naive, run_event_dict()])]
+    publisher = FakePublisher()
+    summary = replay(items, publisher)
+    assert (summary.sent, summary.rejected, summary.exit_code) == (3, 0, 0)
+    assert summary.lenient_by_kind == {"no-schema-url": 2, "naive-event-time": 1}
+    assert summary.as_dict()["lenient_by_kind"] == {"naive-event-time": 1, "no-schema-url": 2}
+    assert (
+        'sent leniently (off the spec, accepted; see the README\'s "Which events"): naive-event-time 1, no-schema-url 2'
+        in format_summary(summary)
+    )
+
+
 def test_rejections_keep_a_few_examples_per_reason(monkeypatch: pytest.MonkeyPatch) -> None:
     def fake_decode(raw: bytes | str, max_bytes: int | None = None) -> object:
         if raw.startswith(b"bad" if isinstance(raw, bytes) else "bad"):
             raise InvalidEvent("schema-invalid", f"problem in {raw!r}")
-        return object()
+        return Decoded(object(), frozenset())  # type: ignore[arg-type]
 
-    monkeypatch.setattr(replay_module, "decode_event", fake_decode)
+    monkeypatch.setattr(replay_module, "decode", fake_decode)
     items = [Item(b"bad%d" % i, f"f.ndjson:{i}") for i in range(EXAMPLES + 3)] + [Item(b"ok", "g.json")]
     summary = replay(items, FakePublisher())
     group = summary.rejected_by_reason["schema-invalid"]

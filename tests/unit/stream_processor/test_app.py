@@ -18,6 +18,7 @@ import pytest
 from faust.serializers import codecs
 
 from lineage.mutations import EdgeUpsert, NodeUpsert, decode_change_set
+from lineage.naming import run_key
 from lineage.processing import stored_run
 from lineage.settings import Settings
 from stream_processor import app as app_module
@@ -94,13 +95,17 @@ async def _test_route_rekeys_valid_events_by_run_id_and_dead_letters_the_rest(pr
     async with processor.route.test_context() as agent:
         await agent.put(raw("START", "2026-11-20T10:00:00Z"), key=b"run:ns/job")
         await agent.put(b"{oops", key=b"k1")
-        await agent.put(json.dumps(EVENT | {"run": {"runId": "not-a-uuid"}}).encode(), key=b"k2")
+        await agent.put(json.dumps(EVENT | {"run": {"runId": 12345}}).encode(), key=b"k2")
         await agent.put(raw("COMPLETE", "2026-11-20T10:05:00Z"), key=None)
+        # A run id of text is keyed by the UUID derived from it (lineage.naming.run_key).
+        await agent.put(json.dumps(EVENT | {"run": {"runId": "not-a-uuid"}}).encode(), key=b"k3")
 
     forwarded = sent(processor.runs)
     run_id = EVENT["run"]["runId"].encode()
-    assert [key for key, _ in forwarded] == [run_id, run_id]
+    assert [key for key, _ in forwarded] == [run_id, run_id, str(run_key("not-a-uuid")).encode()]
     assert json.loads(forwarded[1][1])["eventType"] == "COMPLETE"
+    assert forwarded[2][1] == json.dumps(EVENT | {"run": {"runId": "not-a-uuid"}}).encode()  # as sent
+    assert processor.leniency_log.totals == {"non-uuid-run-id": 1}
 
     letters = [json.loads(value) for _, value in sent(processor.dlq)]
     assert [letter["reason"] for letter in letters] == ["not-json", "bad-run-id"]
