@@ -25,7 +25,8 @@ import neo4j
 
 from bench.common import arguments, empty_graph, graph_size, percentiles, report
 from lineage_cli.main import component_settings
-from queries.lineage_queries import downstream, root_cause, upstream
+from queries.lineage_queries import downstream, upstream
+from queries.root_cause import root_cause
 from sinks.neo4j_writer import Neo4jGraphWriter
 
 LAYERS = 20

@@ -95,13 +95,15 @@ def run_mutations(run: MergedRun, before: MergedRun | None = None) -> Mutations:
 
 def _edge_props(relation: RelType, ds: DatasetState, provisional: bool) -> dict[str, Any]:
     """A READ or WROTE edge's properties. WROTE also says which schema the run wrote
-    (``schemaDigest``, None without a schema facet), when (``schemaAt``), and any
+    (``schemaDigest``, None without a schema facet; ``schemaColumns``, the same columns for
+    people to read), when (``schemaAt``), and any
     ``lifecycleStateChange`` it declared: what root cause compares to find the upstream runs
     that changed a schema."""
     props: dict[str, Any] = {"provisional": provisional}
     if relation == "WROTE":
         schema, change = ds.facets.get("schema"), ds.facets.get("lifecycleStateChange")
         props["schemaDigest"] = schema_digest(schema.value) if schema else None
+        props["schemaColumns"] = schema_columns(schema.value) if schema else None
         # The event time of the schema version shown. Besides telling when, it keeps the edge's
         # bytes distinct when a run's schema goes A, B, then A again: the processor skips any
         # upsert it sent before byte for byte, and the last A must not be taken for the first.
@@ -120,6 +122,27 @@ def schema_digest(schema: Any) -> str | None:
         return None
     text = json.dumps(_shape(fields), separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def schema_columns(schema: Any) -> list[str] | None:
+    """A schema facet's columns as people read them, in order: ``name: type`` (``name`` when the
+    type is not given), nested fields as ``parent.child: type``."""
+    fields = _as_dict(schema).get("fields")
+    if not isinstance(fields, list):
+        return None
+    out: list[str] = []
+
+    def walk(listed: list[Any], prefix: str) -> None:
+        for f in listed:
+            if not isinstance(f, dict) or _as_str(f.get("name")) is None:
+                continue
+            name, kind = prefix + str(_as_str(f.get("name"))), _as_str(f.get("type"))
+            out.append(f"{name}: {kind}" if kind else name)
+            if isinstance(f.get("fields"), list):
+                walk(f["fields"], name + ".")
+
+    walk(fields, "")
+    return out or None
 
 
 def _shape(fields: list[Any]) -> list[Any]:

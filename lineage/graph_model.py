@@ -54,3 +54,8 @@ FACET_PREFIX = "facet_"
 # A property many sources write (facets, a Field's type) has its winning version's stamp,
 # ``UTC eventTime|event-type rank|digest``, in ``_stamp_<property>``.
 STAMP_PREFIX = "_stamp_"
+
+# Full-text (Lucene) indexes over a dataset's or job's namespace and name, label -> index name,
+# with the analyzer that splits them into words of letters: names found by a word, or a misspelt
+# one, for the similar names a lookup that found nothing suggests. The sink creates them.
+NAME_SEARCH_INDEXES = {"Dataset": "dataset_names", "Job": "job_names"}

@@ -18,7 +18,7 @@ def message_key(event: Any) -> str | None:
     """
     if not isinstance(event, dict):
         return None
-    if "run" in event or "eventType" in event:
+    if "run" in event:  # a job with an eventType and no run is a JobEvent (lineage.events)
         parent = _get(_get(_get(event, "run"), "facets"), "parent")
         for job in (_get(_get(parent, "root"), "job"), _get(parent, "job"), _get(event, "job")):
             name = _name(job)

@@ -80,6 +80,29 @@ def normalize(namespace: str, name: str) -> DatasetKey:
     return DatasetKey(namespace, name)
 
 
+def split_dataset(text: str) -> DatasetKey:
+    """A dataset named in one string, as people paste it, normalised: ``scheme://authority/name``
+    (the namespace is the scheme and authority, the name the rest: a table, an object key, or a
+    path, which keeps its leading slash on file systems) or, for a namespace that is no URI,
+    ``namespace/name`` split at the first slash. Raises ValueError for anything else."""
+    text = text.strip()
+    match = _URI.match(text)
+    if match is not None:
+        rest = match["rest"]
+        if rest.strip("/"):
+            scheme = SCHEME_ALIASES.get(match["scheme"].lower(), match["scheme"].lower())
+            name = rest if scheme in FILE_SYSTEMS else rest[1:]
+            return normalize(f"{match['scheme']}://{match['authority']}", name)
+    else:
+        namespace, slash, name = text.partition("/")
+        if slash and namespace.strip() and name.strip():
+            return normalize(namespace, name)
+    raise ValueError(
+        f"{text!r} does not name a dataset: give its namespace and name, or one string such as "
+        "postgres://db:5432/shop.public.orders, s3://bucket/path/to/key or bigquery/project.dataset.table"
+    )
+
+
 def run_key(run_id: str) -> UUID:
     """The UUID a run is keyed by: the run id itself when it is a UUID (in any spelling Python's
     ``uuid.UUID`` reads, surrounding whitespace ignored), else one derived from its text."""

@@ -1,4 +1,5 @@
-"""``lineage impact``, ``lineage upstream``, ``lineage root-cause``: the queries, from a terminal."""
+"""``lineage impact``, ``lineage upstream``, ``lineage root-cause``, ``lineage runs``: the queries,
+from a terminal. ``--json`` prints what the HTTP API answers."""
 
 from __future__ import annotations
 
@@ -13,30 +14,27 @@ from typing import Any
 import neo4j
 from neo4j.exceptions import DriverError, Neo4jError
 
-from queries.lineage_queries import (
-    MAX_DEPTH,
-    MAX_RECENT,
-    RECENT_WRITES,
-    Lineage,
-    NotFound,
-    downstream,
-    root_cause,
-    upstream,
-)
+from queries.lineage_queries import MAX_DEPTH, MAX_RUNS, Lineage, downstream, runs_of_job, upstream
+from queries.lookup import NotFound
+from queries.root_cause import MAX_RECENT, RECENT_WRITES, Cause, root_cause
 from sinks.neo4j_writer import Neo4jUnavailable
 
 
 def add_commands(sub: Any) -> None:
     impact = sub.add_parser("impact", help="what is downstream of a dataset or a column (datasets, jobs, owners)")
-    impact.add_argument("namespace", help="the dataset's namespace, e.g. postgres://db:5432")
-    impact.add_argument("name", help="the dataset's name, e.g. shop.public.orders")
+    impact.add_argument(
+        "namespace",
+        help="the dataset's namespace, e.g. postgres://db:5432; or the dataset as one string, e.g. "
+        "postgres://db:5432/shop.public.orders (any spelling ingestion joins: postgresql://DB/...)",
+    )
+    impact.add_argument("name", nargs="?", help="the dataset's name, e.g. shop.public.orders")
     impact.add_argument("--field", help="a column of the dataset: follow column lineage instead")
     impact.add_argument("--since", type=datetime.fromisoformat, help="only edges seen since (ISO 8601 time)")
     _common(impact)
     impact.set_defaults(handler=_impact)
 
     up = sub.add_parser("upstream", help="what a dataset, or a run's inputs (--run), come from")
-    up.add_argument("namespace", nargs="?", help="the dataset's namespace")
+    up.add_argument("namespace", nargs="?", help="the dataset's namespace, or the dataset as one string")
     up.add_argument("name", nargs="?", help="the dataset's name")
     up.add_argument("--run", help="a runId: the upstream of the run's inputs")
     _common(up)
@@ -54,6 +52,13 @@ def add_commands(sub: Any) -> None:
     )
     _common(cause)
     cause.set_defaults(handler=_root_cause)
+
+    runs = sub.add_parser("runs", help="a job's runs, latest first, with state, times and errors")
+    runs.add_argument("namespace", help="the job's namespace, e.g. airflow-prod")
+    runs.add_argument("name", help="the job's name, e.g. orders_daily.load")
+    runs.add_argument("--limit", type=int, default=20, help="how many runs, 1 to 1000 (default 20)")
+    runs.add_argument("--json", action="store_true", help="print JSON")
+    runs.set_defaults(handler=_runs)
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -81,7 +86,14 @@ def _run(query: Any) -> int:
     try:
         with _driver() as driver:
             return query(driver)
-    except (NotFound, ValueError) as exc:
+    except NotFound as exc:
+        print(f"lineage: {exc.headline}")
+        if exc.similar and "field" not in exc.looked_for:
+            print("similar names in the graph:")
+            for s in exc.similar:
+                print(f"  {s['namespace']}  {s['name']}")
+        return 1
+    except ValueError as exc:
         print(f"lineage: {exc}")
         return 1
 
@@ -97,6 +109,8 @@ def _impact(args: argparse.Namespace) -> int:
 
 def _upstream(args: argparse.Namespace) -> int:
     def query(driver: neo4j.Driver) -> int:
+        if args.run is not None and args.namespace is not None:
+            raise ValueError("give a dataset or --run RUN_ID, not both")
         found = upstream(driver, args.namespace, args.name, args.run, args.depth)
         print(json.dumps(found.as_dict(), indent=2) if args.json else _table(found, "upstream"))
         return 0
@@ -110,13 +124,50 @@ def _root_cause(args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps([asdict(c) for c in causes], indent=2))
         elif not causes:
-            print(f"no upstream run failed or changed a schema before run {args.run} (depth {args.depth})")
+            print(
+                f"no child run failed and no upstream run failed or changed a schema before run {args.run} "
+                f"(depth {args.depth})"
+            )
         else:
-            for c in causes:
+            print("\n".join(_cause_line(c) for c in causes))
+        return 0
+
+    return _run(query)
+
+
+def _cause_line(c: Cause) -> str:
+    """``hop 1  FAILED  child     spark/clean_orders  run …  ended …``, with where and why."""
+    line = (
+        f"hop {c.hops}  {','.join(c.reasons):<14} {c.relation:<8}  {c.job['namespace']}/{c.job['name']}  "
+        f"run {c.runId}  ended {c.endedAt or '-'}"
+    )
+    if c.dataset is not None:
+        line += f"  wrote {c.dataset['namespace']}/{c.dataset['name']}"
+    if c.via:
+        line += f"\n        via run{'s' if len(c.via) > 1 else ''} {' > '.join(c.via)}"
+    if c.errorMessage:
+        first, *more = c.errorMessage.strip().splitlines() or [""]
+        line += f"\n        error: {first[:300]}" + (" …" if more or len(first) > 300 else "")
+    return line
+
+
+def _runs(args: argparse.Namespace) -> int:
+    def query(driver: neo4j.Driver) -> int:
+        if not 1 <= args.limit <= MAX_RUNS:
+            raise ValueError(f"--limit must be between 1 and {MAX_RUNS}, got {args.limit}")
+        runs = runs_of_job(driver, args.namespace, args.name, args.limit)
+        if args.json:
+            print(json.dumps(runs, indent=2))
+        elif not runs:
+            print(f"job {args.namespace}/{args.name} has no runs in the graph (its lineage came from JobEvents)")
+        else:
+            print(f"runs of {args.namespace}/{args.name}, latest first")
+            for r in runs:
+                times = f"started {r['startedAt'] or '-'}  ended {r['endedAt'] or '-'}"
                 print(
-                    f"hop {c.hops}  {','.join(c.reasons):<14} {c.job['namespace']}/{c.job['name']}  run {c.runId}  "
-                    f"ended {c.endedAt or '-'}  wrote {c.dataset['namespace']}/{c.dataset['name']}"
-                    + (f"\n        error: {c.errorMessage}" if c.errorMessage else "")
+                    f"  {r['state'] or '-':<9}  {r['runId']}  {times}"
+                    + (f"  run id sent as {r['sentRunId']!r}" if r.get("sentRunId") else "")
+                    + (f"\n             error: {r['errorMessage']}" if r["errorMessage"] else "")
                 )
         return 0
 
@@ -133,7 +184,17 @@ def _table(found: Lineage, direction: str) -> str:
         for n in nodes:
             name = f"{n.namespace}/{n.name}" + (f".{n.field}" if n.field else "")
             owners = f"  owners: {', '.join(n.owners)}" if n.owners else ""
-            lines.append(f"  hop {n.hops}  {name}{owners}")
+            lines.append(f"  hop {n.hops}  {name}{owners}{_how(n.step)}")
     if len(lines) == 1:
         lines.append("nothing found")
     return "\n".join(lines)
+
+
+def _how(step: dict[str, Any] | None) -> str:
+    """A column-lineage step for people: from which column, how, and whether it masks the data."""
+    if step is None:
+        return ""
+    source = step["from"]
+    how = "/".join(step["types"] + step["subtypes"]) or "derived"
+    masked = "MASKED here" if step["masking"] else ("masked earlier" if step["masked"] else "not masked")
+    return f"  <- {source['name']}.{source['field']} ({how}; {masked})"

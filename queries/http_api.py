@@ -2,14 +2,19 @@
 
 | route | parameters | answer |
 | --- | --- | --- |
-| ``GET /api/v1/impact`` | ``namespace``, ``name``; optional ``field``, ``depth``, ``since`` | ``Lineage`` |
-| ``GET /api/v1/upstream`` | ``namespace`` and ``name``, or ``runId``; optional ``depth`` | ``Lineage`` |
+| ``GET /api/v1/impact`` | a dataset; optional ``field``, ``depth``, ``since`` | ``Lineage`` |
+| ``GET /api/v1/upstream`` | a dataset, or ``runId``; optional ``depth`` | ``Lineage`` |
 | ``GET /api/v1/root-cause`` | ``runId``, optional ``depth``, ``recent`` | a list of ``Cause`` |
 | ``GET /api/v1/job-runs`` | ``namespace``, ``name``, optional ``limit`` | a list of runs |
 | ``GET /api/v1/health`` | | 200 when Neo4j answers |
 
+A dataset is named by ``namespace`` and ``name`` or by one string, ``dataset`` (such as
+``postgresql://DB/shop.public.orders``); either is normalised as ingestion normalises identities,
+so any spelling the naming rules join finds the node. A run id of text finds the run it keyed.
+
 Errors: 400 for a missing or malformed parameter, 404 for an unknown dataset, column, run or
-job, 503 when Neo4j cannot be reached; the body is ``{"reason": ..., "message": ...}``. Queries
+job, 503 when Neo4j cannot be reached; the body is ``{"reason": ..., "message": ...}``, and a 404
+adds ``lookedFor`` (the identity as looked up, normalised) and ``similar`` (up to five that exist). Queries
 run in Neo4j read transactions, in a worker thread, so a slow query does not block the others.
 """
 
@@ -31,7 +36,9 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from lineage.settings import Settings
-from queries.lineage_queries import RECENT_WRITES, NotFound, downstream, root_cause, runs_of_job, upstream
+from queries.lineage_queries import downstream, runs_of_job, upstream
+from queries.lookup import NotFound
+from queries.root_cause import RECENT_WRITES, root_cause
 
 logger = logging.getLogger(__name__)
 
@@ -46,7 +53,7 @@ def create_api(driver: neo4j.Driver) -> Starlette:
             try:
                 result = await run_in_threadpool(query, dict(request.query_params))
             except NotFound as exc:
-                return _error(404, "not-found", str(exc))
+                return _error(404, "not-found", str(exc), exc.as_dict())
             except (BadRequest, ValueError) as exc:
                 return _error(400, "bad-request", str(exc))
             except (DriverError, Neo4jError) as exc:
@@ -57,15 +64,14 @@ def create_api(driver: neo4j.Driver) -> Starlette:
         return handle
 
     def impact(q: dict[str, str]) -> Any:
-        found = downstream(
-            driver, _required(q, "namespace"), _required(q, "name"), _depth(q), _since(q), q.get("field")
-        )
-        return found.as_dict()
+        namespace, name = _dataset(q)
+        return downstream(driver, namespace, name, _depth(q), _since(q), q.get("field")).as_dict()
 
     def upstream_of(q: dict[str, str]) -> Any:
         if "runId" in q:
             return upstream(driver, run_id=q["runId"], depth=_depth(q)).as_dict()
-        return upstream(driver, _required(q, "namespace"), _required(q, "name"), depth=_depth(q)).as_dict()
+        namespace, name = _dataset(q)
+        return upstream(driver, namespace, name, depth=_depth(q)).as_dict()
 
     def cause(q: dict[str, str]) -> Any:
         recent = _int(q, "recent", RECENT_WRITES)
@@ -89,8 +95,17 @@ def create_api(driver: neo4j.Driver) -> Starlette:
     )
 
 
-def _error(status: int, reason: str, message: str) -> JSONResponse:
-    return JSONResponse({"reason": reason, "message": message}, status_code=status)
+def _error(status: int, reason: str, message: str, more: dict[str, Any] | None = None) -> JSONResponse:
+    return JSONResponse({"reason": reason, "message": message, **(more or {})}, status_code=status)
+
+
+def _dataset(q: dict[str, str]) -> tuple[str, str | None]:
+    """``namespace`` and ``name``, or ``dataset`` as one string (``name`` None)."""
+    if "dataset" in q:
+        return _required(q, "dataset"), None
+    if "namespace" not in q and "name" not in q:
+        raise BadRequest("name the dataset: `namespace` and `name`, or `dataset` (e.g. postgres://db:5432/shop.orders)")
+    return _required(q, "namespace"), _required(q, "name")
 
 
 def _required(q: dict[str, str], name: str) -> str:

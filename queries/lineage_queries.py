@@ -9,26 +9,27 @@ lineage uses a shortest-path pattern whose bound is written into its quantifier.
   that read them, with the hop at which each is reached and their owners. ``since`` keeps only
   edges seen since then (a job's ``CONSUMES``/``PRODUCES`` ``lastSeen``).
 - ``upstream``: what a dataset, or a run's inputs, come from: datasets and the jobs writing them.
-- ``root_cause``: for a run (typically a failed one), the upstream runs that failed, were
-  aborted or changed a dataset's schema before it ended, nearest first.
+- ``root_cause`` (its own module): for a run, typically a failed one, its failed children and the
+  upstream runs that failed, were aborted or changed a dataset's schema before it ended.
 - ``runs_of_job``: a job's runs, latest first, with their states.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from dataclasses import field as default
 from datetime import datetime
 from typing import Any
 
 import neo4j
 
+from lineage.keys import DatasetKey
+from queries.lookup import dataset_key, require_dataset, require_field, require_job, require_run
+from queries.lookup import run_id as lookup_run_id
+
 MAX_DEPTH = 20
-
-
-class NotFound(LookupError):
-    """The dataset, column or run asked about is not in the graph."""
+MAX_RUNS = 1000
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,8 @@ class Node:
     hops: int
     field: str | None = None
     owners: list[str] = default(default_factory=list)
+    # Column lineage: how the field was reached (``_step``).
+    step: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -53,26 +56,6 @@ class Lineage:
         return asdict(self)
 
 
-@dataclass(frozen=True)
-class Cause:
-    runId: str
-    job: dict[str, str]
-    state: str
-    startedAt: str | None
-    endedAt: str | None
-    errorMessage: str | None
-    dataset: dict[str, str]  # the upstream dataset it writes
-    hops: int
-    # Why it is a suspect, of REASONS: FAILED, ABORTED, SCHEMA_CHANGED (its columns differ from
-    # the previous write's), ALTER or DROP (its declared lifecycleStateChange).
-    reasons: list[str] = default(default_factory=list)
-
-
-REASONS = ["FAILED", "ABORTED", "SCHEMA_CHANGED", "ALTER", "DROP"]
-RECENT_WRITES = 10
-MAX_RECENT = 100
-
-
 def _depth(depth: int) -> int:
     if not 1 <= depth <= MAX_DEPTH:
         raise ValueError(f"depth must be between 1 and {MAX_DEPTH}, got {depth}")
@@ -85,11 +68,6 @@ def _owners(facet: str | None) -> list[str]:
     except (ValueError, AttributeError):
         return []
     return sorted({o["name"] for o in owners if isinstance(o, dict) and isinstance(o.get("name"), str)})
-
-
-def _require(driver: neo4j.Driver, query: str, what: str, **params: Any) -> None:
-    if not driver.execute_query(query, params, routing_=neo4j.RoutingControl.READ).records:
-        raise NotFound(f"{what} is not in the graph")
 
 
 def _datasets_and_jobs(
@@ -152,48 +130,45 @@ _DATASET_AND_ALIASES = (
 def downstream(
     driver: neo4j.Driver,
     namespace: str,
-    name: str,
+    name: str | None,
     depth: int = 5,
     since: datetime | None = None,
     field_name: str | None = None,
 ) -> Lineage:
-    """What is downstream of a dataset (or, with ``field_name``, of one of its columns)."""
+    """What is downstream of a dataset (or, with ``field_name``, of one of its columns). The
+    dataset is named as a user types it (``lookup.dataset_key``: normalised; ``name`` None for one
+    string such as ``postgresql://DB/shop.public.orders``)."""
     depth = _depth(depth)
+    key = dataset_key(namespace, name)
+    require_dataset(driver, key, _asked(namespace, name))
     if field_name is not None:
-        return _column_downstream(driver, namespace, name, field_name, depth)
-    return _dataset_lineage(driver, namespace, name, "down", depth, since)
+        require_field(driver, key, field_name)
+        return _column_downstream(driver, key, field_name, depth)
+    return _dataset_lineage(driver, key, "down", depth, since)
+
+
+def _asked(namespace: str, name: str | None) -> str:
+    return namespace if name is None else f"{namespace}/{name}"
 
 
 def _dataset_lineage(
-    driver: neo4j.Driver, namespace: str, name: str, direction: str, depth: int, since: datetime | None
+    driver: neo4j.Driver, key: DatasetKey, direction: str, depth: int, since: datetime | None
 ) -> Lineage:
-    _require(
-        driver,
-        "MATCH (d:Dataset {namespace: $namespace, name: $name}) RETURN d",
-        f"dataset {namespace}/{name}",
-        namespace=namespace,
-        name=name,
-    )
-    key = {"namespace": namespace, "name": name}
-    datasets, jobs = _datasets_and_jobs(driver, _DATASET_AND_ALIASES, direction, depth, since, key)
-    return Lineage(key, depth, datasets, jobs)
+    start = {"namespace": key.namespace, "name": key.name}
+    datasets, jobs = _datasets_and_jobs(driver, _DATASET_AND_ALIASES, direction, depth, since, start)
+    return Lineage(start, depth, datasets, jobs)
 
 
-def _column_downstream(driver: neo4j.Driver, namespace: str, name: str, field_name: str, depth: int) -> Lineage:
-    key = {"namespace": namespace, "name": name, "field": field_name}
-    _require(
-        driver,
-        "MATCH (f:Field {namespace: $namespace, name: $name, field: $field}) RETURN f",
-        f"column {namespace}/{name}.{field_name}",
-        **key,
-    )
+def _column_downstream(driver: neo4j.Driver, key: DatasetKey, field_name: str, depth: int) -> Lineage:
+    start = {"namespace": key.namespace, "name": key.name, "field": field_name}
     records = driver.execute_query(
         "MATCH (s:Field {namespace: $namespace, name: $name, field: $field}) "
         f"MATCH p = ANY SHORTEST (s)<-[:DERIVED_FROM]-{{1,{depth}}}(f:Field) "
         "OPTIONAL MATCH (d:Dataset)-[:HAS_FIELD]->(f) "
+        "WITH f, p, d, relationships(p) AS steps "
         "RETURN f, length(p) AS hops, d.facet_ownership AS ownership, "
-        "any(r IN relationships(p) WHERE r.masking) AS masked",
-        key,
+        "nodes(p)[-2] AS source, steps[-1] AS step, any(r IN steps WHERE r.masking) AS masked",
+        start,
         routing_=neo4j.RoutingControl.READ,
     ).records
     fields = sorted(
@@ -205,6 +180,7 @@ def _column_downstream(driver: neo4j.Driver, namespace: str, name: str, field_na
                 hops=r["hops"],
                 field=r["f"]["field"],
                 owners=_owners(r["ownership"]),
+                step=_step(r["source"], r["step"], r["masked"]),
             )
             for r in records
         ),
@@ -214,7 +190,19 @@ def _column_downstream(driver: neo4j.Driver, namespace: str, name: str, field_na
     for f in fields:
         if (f.namespace, f.name) not in datasets:
             datasets[(f.namespace, f.name)] = Node("dataset", f.namespace, f.name, hops=f.hops, owners=f.owners)
-    return Lineage(key, depth, list(datasets.values()), [], fields)
+    return Lineage(start, depth, list(datasets.values()), [], fields)
+
+
+def _step(source: Any, step: Any, masked: bool) -> dict[str, Any]:
+    """How a column was reached: from which column, by what transformation, and whether this step
+    (``masking``) or any step on the way (``masked``) masks the data."""
+    return {
+        "from": {"namespace": source["namespace"], "name": source["name"], "field": source["field"]},
+        "types": list(step.get("types") or []),
+        "subtypes": list(step.get("subtypes") or []),
+        "masking": bool(step.get("masking")),
+        "masked": bool(masked),
+    }
 
 
 def upstream(
@@ -224,140 +212,52 @@ def upstream(
     run_id: str | None = None,
     depth: int = 5,
 ) -> Lineage:
-    """What a dataset comes from, or (``run_id``) what a run's inputs come from."""
+    """What a dataset comes from, or (``run_id``) what a run's inputs come from. The dataset is
+    named as for ``downstream``; the run by its id, or the run id of text it was sent with."""
     depth = _depth(depth)
     if run_id is not None:
-        _require(driver, "MATCH (r:Run {runId: $runId}) RETURN r", f"run {run_id}", runId=run_id)
-        starts = (
-            "MATCH (:Run {runId: $runId})-[:READ]->(x:Dataset) "
-            "OPTIONAL MATCH (x)-[:ALIAS_OF]-(alias:Dataset) "
-            "WITH x, collect(alias) AS aliases UNWIND [x] + aliases AS s"
-        )
-        datasets, jobs = _datasets_and_jobs(driver, starts, "up", depth, None, {"runId": run_id})
-        inputs = driver.execute_query(
-            "MATCH (:Run {runId: $runId})-[:READ]->(d:Dataset) RETURN d",
-            {"runId": run_id},
-            routing_=neo4j.RoutingControl.READ,
-        ).records
-        direct = [
-            Node("dataset", r["d"]["namespace"], r["d"]["name"], hops=0, owners=_owners(r["d"].get("facet_ownership")))
-            for r in inputs
-        ]
-        return Lineage({"runId": run_id}, depth, sorted(direct, key=lambda n: (n.namespace, n.name)) + datasets, jobs)
-    if namespace is None or name is None:
-        raise ValueError("upstream needs a dataset (namespace and name) or a run id")
-    return _dataset_lineage(driver, namespace, name, "up", depth, None)
+        run = lookup_run_id(run_id)
+        require_run(driver, run, run_id)
+        datasets, jobs = _run_upstream(driver, run, depth)
+        return Lineage({"runId": run}, depth, datasets, jobs)
+    if namespace is None:
+        raise ValueError("upstream needs a dataset (namespace and name, or one string) or a run id")
+    key = dataset_key(namespace, name)
+    require_dataset(driver, key, _asked(namespace, name))
+    return _dataset_lineage(driver, key, "up", depth, None)
 
 
-def root_cause(driver: neo4j.Driver, run_id: str, depth: int = 5, recent: int = RECENT_WRITES) -> list[Cause]:
-    """Upstream runs that failed, were aborted or changed a schema before this run: nearest first,
-    then latest.
+def upstream_datasets(driver: neo4j.Driver, run: str, depth: int) -> list[Node]:
+    """A run's inputs (hop 0) and the datasets upstream of them, each once with its nearest hop
+    (``run`` as the graph keys it)."""
+    return _run_upstream(driver, run, _depth(depth))[0]
 
-    Upstream means: runs that wrote one of this run's inputs (hop 1), or a dataset k job-hops
-    further up (hop k+1, within ``depth``). Of each upstream dataset, the ``recent`` latest writes
-    (1 to MAX_RECENT) that ended (or started) no later than this run are looked at. A write
-    changed the schema if the columns it wrote differ from those of the dataset's previous write
-    that carried a schema and did not fail or abort (``WROTE.schemaDigest``), or if it declared an
-    ALTER or DROP (``lifecycleStateChange``). Two jobs that write different columns into one
-    table take turns as each other's baseline, so each of their writes counts as a change.
-    """
-    if not 1 <= recent <= MAX_RECENT:
-        raise ValueError(f"recent must be between 1 and {MAX_RECENT}, got {recent}")
-    lineage = upstream(driver, run_id=run_id, depth=depth)
-    hops = {(d.namespace, d.name): d.hops + 1 for d in lineage.datasets}  # each listed once
-    records = driver.execute_query(
-        "MATCH (r:Run {runId: $runId}) "
-        "WITH r, coalesce(r.endedAt, r.startedAt, datetime()) AS until "
-        "UNWIND $datasets AS key "
-        "MATCH (:Dataset {namespace: key[0], name: key[1]})-[:ALIAS_OF*0..1]-(d:Dataset) "
-        # The latest writes, and the latest writes that can serve as a schema baseline (with a
-        # schema, not failed or aborted): the one before each write of the window is among them.
-        "CALL (r, d, until) { "
-        "  MATCH (d)<-[e:WROTE]-(w:Run)-[:INSTANCE_OF]->(j:Job) "
-        "  WHERE w <> r AND coalesce(w.endedAt, w.startedAt) <= until "
-        "  RETURN w, e, j ORDER BY coalesce(w.endedAt, w.startedAt) DESC, w.runId DESC LIMIT $recent "
-        "  UNION "
-        "  MATCH (d)<-[e:WROTE]-(w:Run)-[:INSTANCE_OF]->(j:Job) "
-        "  WHERE w <> r AND coalesce(w.endedAt, w.startedAt) <= until AND e.schemaDigest IS NOT NULL "
-        "  AND NOT coalesce(w.state, '') IN ['FAILED', 'ABORTED'] "
-        "  RETURN w, e, j ORDER BY coalesce(w.endedAt, w.startedAt) DESC, w.runId DESC LIMIT $baselines "
-        "} "
-        "RETURN key, d, w, e.schemaDigest AS schema, e.lifecycleStateChange AS change, j",
-        {"runId": run_id, "datasets": [list(k) for k in hops], "recent": recent, "baselines": recent + 1},
+
+def _run_upstream(driver: neo4j.Driver, run: str, depth: int) -> tuple[list[Node], list[Node]]:
+    inputs = driver.execute_query(
+        "MATCH (:Run {runId: $runId})-[:READ]->(d:Dataset) RETURN d",
+        {"runId": run},
         routing_=neo4j.RoutingControl.READ,
     ).records
-    writes: dict[tuple[Any, ...], list[Write]] = {}
-    for r in records:
-        w, d, j = r["w"], r["d"], r["j"]
-        cause = Cause(
-            runId=w["runId"],
-            job={"namespace": j["namespace"], "name": j["name"]},
-            state=w.get("state"),
-            startedAt=_iso(w.get("startedAt")),
-            endedAt=_iso(w.get("endedAt")),
-            errorMessage=w.get("errorMessage"),
-            dataset={"namespace": d["namespace"], "name": d["name"]},
-            hops=hops[(r["key"][0], r["key"][1])],
-        )
-        writes.setdefault((r["key"][0], r["key"][1], d.element_id), []).append(Write(cause, r["schema"], r["change"]))
-    causes: dict[str, Cause] = {}
-    for of_dataset in writes.values():
-        for cause in suspicious_writes(of_dataset, recent):
-            known = causes.get(cause.runId)
-            if known is None or cause.hops < known.hops:
-                causes[cause.runId] = cause
-            elif cause.hops == known.hops:
-                merged = sorted(set(known.reasons) | set(cause.reasons), key=REASONS.index)
-                causes[cause.runId] = replace(known, reasons=merged)
-    latest_first = sorted(causes.values(), key=lambda c: c.endedAt or c.startedAt or "", reverse=True)
-    return sorted(latest_first, key=lambda c: c.hops)
-
-
-@dataclass(frozen=True)
-class Write:
-    """One run's write of a dataset, as root cause sees it."""
-
-    cause: Cause  # with no reasons yet
-    schema: str | None  # WROTE.schemaDigest
-    change: str | None  # WROTE.lifecycleStateChange
-
-
-def suspicious_writes(writes: list[Write], recent: int) -> list[Cause]:
-    """Of one dataset's writes, the ``recent`` latest that failed, aborted or changed its schema,
-    each with its reasons. Each schema is compared with the baseline: the next older write that
-    had one and did not fail or abort (a failed write's columns are no one's expectation)."""
-    ordered = sorted(writes, key=lambda w: (w.cause.endedAt or w.cause.startedAt or "", w.cause.runId), reverse=True)
-    out = []
-    for i, write in enumerate(ordered[:recent]):
-        reasons = []
-        if write.cause.state in ("FAILED", "ABORTED"):
-            reasons.append(write.cause.state)
-        previous = next(
-            (
-                older.schema
-                for older in ordered[i + 1 :]
-                if older.schema is not None and older.cause.state not in ("FAILED", "ABORTED")
-            ),
-            None,
-        )
-        if write.schema is not None and previous is not None and previous != write.schema:
-            reasons.append("SCHEMA_CHANGED")
-        if write.change in ("ALTER", "DROP"):
-            reasons.append(write.change)
-        if reasons:
-            out.append(replace(write.cause, reasons=reasons))
-    return out
+    direct = [
+        Node("dataset", r["d"]["namespace"], r["d"]["name"], hops=0, owners=_owners(r["d"].get("facet_ownership")))
+        for r in inputs
+    ]
+    starts = (
+        "MATCH (:Run {runId: $runId})-[:READ]->(x:Dataset) "
+        "OPTIONAL MATCH (x)-[:ALIAS_OF]-(alias:Dataset) "
+        "WITH x, collect(alias) AS aliases UNWIND [x] + aliases AS s"
+    )
+    datasets, jobs = _datasets_and_jobs(driver, starts, "up", depth, None, {"runId": run})
+    return sorted(direct, key=lambda n: (n.namespace, n.name)) + datasets, jobs
 
 
 def runs_of_job(driver: neo4j.Driver, namespace: str, name: str, limit: int = 20) -> list[dict[str, Any]]:
-    """A job's runs, latest first: runId, state, startedAt, endedAt, errorMessage."""
-    _require(
-        driver,
-        "MATCH (j:Job {namespace: $namespace, name: $name}) RETURN j",
-        f"job {namespace}/{name}",
-        namespace=namespace,
-        name=name,
-    )
+    """A job's runs, latest first: runId, state, startedAt, endedAt, errorMessage, and sentRunId
+    (the run id as sent, when it was text)."""
+    if not 1 <= limit <= MAX_RUNS:
+        raise ValueError(f"limit must be between 1 and {MAX_RUNS}, got {limit}")
+    require_job(driver, namespace, name)
     records = driver.execute_query(
         "MATCH (:Job {namespace: $namespace, name: $name})<-[:INSTANCE_OF]-(r:Run) "
         "RETURN r ORDER BY coalesce(r.startedAt, r.endedAt) DESC, r.runId LIMIT $limit",
@@ -371,6 +271,7 @@ def runs_of_job(driver: neo4j.Driver, namespace: str, name: str, limit: int = 20
             "startedAt": _iso(r["r"].get("startedAt")),
             "endedAt": _iso(r["r"].get("endedAt")),
             "errorMessage": r["r"].get("errorMessage"),
+            "sentRunId": r["r"].get("sentRunId"),
         }
         for r in records
     ]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from functools import cache
 
-from lineage.graph_model import NODE_KEYS, RELATIONSHIPS, STAMP_PREFIX
+from lineage.graph_model import NAME_SEARCH_INDEXES, NODE_KEYS, RELATIONSHIPS, STAMP_PREFIX
 from lineage.run_state import DONE_RANK, STATE_RANKS
 
 
@@ -161,4 +161,12 @@ def schema_statements() -> list[tuple[str, str]]:
         out.append((name, f"CREATE CONSTRAINT {name} IF NOT EXISTS FOR (n:{label}) REQUIRE ({props}) IS UNIQUE"))
     for name, (label, prop) in LOOKUP_INDEXES.items():
         out.append((name, f"CREATE INDEX {name} IF NOT EXISTS FOR (n:{label}) ON (n.{prop})"))
+    for label, name in NAME_SEARCH_INDEXES.items():
+        out.append(
+            (
+                name,
+                f"CREATE FULLTEXT INDEX {name} IF NOT EXISTS FOR (n:{label}) ON EACH [n.namespace, n.name] "
+                "OPTIONS {indexConfig: {`fulltext.analyzer`: 'simple'}}",
+            )
+        )
     return out

@@ -2,8 +2,10 @@
 
 Day 1: an Airflow DAG's task launches a Spark job that cleans orders from Postgres into a lake
 path (whose symlink names a Hive table, with column lineage: email hashed); dbt models read the
-Hive table into two marts; a dashboard reads one mart. Day 2: an upstream sync fails, the Spark
-job fails, then the dbt model fails; a later Spark failure comes after it and is no cause.
+Hive table into two marts (one copies the hashed email on); a dashboard reads one mart. Day 2: an
+upstream sync fails; the DAG runs again, and its task's Spark job fails (out of memory), failing
+the task and the DAG; then the dbt model fails; a later Spark failure comes after it and is no
+cause; a hand-run backfill with a run id of text fails too.
 """
 
 from __future__ import annotations
@@ -24,7 +26,9 @@ from lineage.settings import Settings
 from producers.publisher import EventPublisher
 from producers.topics import ensure_topics
 from queries.http_api import create_api
-from queries.lineage_queries import Node, NotFound, downstream, root_cause, runs_of_job, upstream
+from queries.lineage_queries import Node, downstream, runs_of_job, upstream
+from queries.lookup import NotFound
+from queries.root_cause import root_cause
 from stream_processor.app import all_topics
 from tests.integration.components import isolated_settings, logs, running, settings_env, wait_for
 from tests.integration.services import lineage_command
@@ -56,8 +60,11 @@ RUN = {
         "dbt2",
         "cust2",
         "spark3",
+        "dag2",
+        "task2",
     )
 }
+RUN["backfill"] = "manual-backfill-42"  # a run id of text, as some producers send
 
 
 def event(kind: str, run: str, job: tuple[str, str], at: str, inputs: list[Any] = (), outputs: list[Any] = (),
@@ -112,8 +119,22 @@ def crm(*columns: str) -> dict[str, Any]:
     return {**CRM, "facets": {"schema": {"fields": fields}}}
 
 
-def mart(dataset: dict[str, Any]) -> dict[str, Any]:
-    return {**dataset, "facets": {"ownership": {"owners": [{"name": "team:analytics", "type": "TEAM"}]}}}
+def mart(dataset: dict[str, Any], lineage: dict[str, Any] | None = None) -> dict[str, Any]:
+    facets: dict[str, Any] = {"ownership": {"owners": [{"name": "team:analytics", "type": "TEAM"}]}}
+    if lineage:
+        facets["columnLineage"] = {"fields": lineage}
+    return {**dataset, "facets": facets}
+
+
+# The daily mart copies the hashed email on: a second hop of column lineage that masks nothing itself.
+DAILY_LINEAGE = {
+    "email_hash": {
+        "inputFields": [
+            {"namespace": "s3://lake", "name": "warehouse/orders_clean", "field": "email_hash",
+             "transformations": [{"type": "DIRECT", "subtype": "IDENTITY", "masking": False}]}
+        ]
+    }
+}  # fmt: skip
 
 
 SPARK, DBT_DAILY, DBT_CUST, CRM_SYNC = (
@@ -129,7 +150,7 @@ EVENTS = [
     event("COMPLETE", "spark1", SPARK, "2026-11-20T01:19:00Z", inputs=[ORDERS], outputs=[lake_output()], parent="task"),
     event("COMPLETE", "task", ("airflow", "etl_daily.clean_orders"), "2026-11-20T01:20:00Z", parent="dag"),
     event("START", "dbt1", DBT_DAILY, "2026-11-20T01:30:00Z", inputs=[HIVE], outputs=[mart(DAILY)]),
-    event("COMPLETE", "dbt1", DBT_DAILY, "2026-11-20T01:40:00Z", inputs=[HIVE], outputs=[mart(DAILY)]),
+    event("COMPLETE", "dbt1", DBT_DAILY, "2026-11-20T01:40:00Z", inputs=[HIVE], outputs=[mart(DAILY, DAILY_LINEAGE)]),
     event("COMPLETE", "crm1", CRM_SYNC, "2026-11-20T00:40:00Z", outputs=[crm("id", "email")]),
     event("COMPLETE", "cust1", DBT_CUST, "2026-11-20T01:45:00Z", inputs=[HIVE, CRM], outputs=[mart(CUSTOMERS)]),
     event(
@@ -149,8 +170,21 @@ EVENTS = [
     # column (a schema change, though the run succeeds).
     event("COMPLETE", "crm3", CRM_SYNC, "2026-11-20T23:00:00Z", outputs=[CRM]),
     event("COMPLETE", "crm2", CRM_SYNC, "2026-11-21T00:40:00Z", outputs=[crm("id", "email_address")]),
-    event("START", "spark2", SPARK, "2026-11-21T01:02:00Z", inputs=[ORDERS]),
-    event("FAIL", "spark2", SPARK, "2026-11-21T01:05:00Z", inputs=[ORDERS], outputs=[LAKE], error="OutOfMemoryError"),
+    event("START", "dag2", ("airflow", "etl_daily"), "2026-11-21T01:00:00Z"),
+    event("START", "task2", ("airflow", "etl_daily.clean_orders"), "2026-11-21T01:01:00Z", parent="dag2"),
+    event("START", "spark2", SPARK, "2026-11-21T01:02:00Z", inputs=[ORDERS], parent="task2"),
+    event(
+        "FAIL",
+        "spark2",
+        SPARK,
+        "2026-11-21T01:05:00Z",
+        inputs=[ORDERS],
+        outputs=[LAKE],
+        parent="task2",
+        error="OutOfMemoryError",
+    ),
+    event("FAIL", "task2", ("airflow", "etl_daily.clean_orders"), "2026-11-21T01:06:00Z", parent="dag2"),
+    event("FAIL", "dag2", ("airflow", "etl_daily"), "2026-11-21T01:07:00Z"),
     event("START", "dbt2", DBT_DAILY, "2026-11-21T01:30:00Z", inputs=[HIVE], outputs=[mart(DAILY)]),
     event("FAIL", "dbt2", DBT_DAILY, "2026-11-21T01:31:00Z", inputs=[HIVE], outputs=[mart(DAILY)], error="stale input"),
     event(
@@ -163,6 +197,7 @@ EVENTS = [
         error="column email does not exist",
     ),
     event("FAIL", "spark3", SPARK, "2026-11-21T03:00:00Z", inputs=[ORDERS], outputs=[LAKE], error="later"),
+    event("FAIL", "backfill", ("scripts", "backfill_orders"), "2026-11-21T02:00:00Z", inputs=[ORDERS]),
 ]
 LAKE_KEY = ("s3://lake", "warehouse/orders_clean")
 
@@ -210,6 +245,7 @@ def test_downstream_of_a_table_crosses_the_path_table_alias(graph: neo4j.Driver)
         (3, "looker://prod", "dashboards.revenue"),
     ]
     assert names(found.jobs) == [
+        (1, "scripts", "backfill_orders"),
         (1, "spark", "clean_orders"),
         (2, "dbt", "analytics.customers"),
         (2, "dbt", "analytics.orders_daily"),
@@ -227,12 +263,35 @@ def test_downstream_is_bounded_by_depth_and_by_since(graph: neo4j.Driver) -> Non
         "analytics.public.customers",
         "analytics.public.orders_daily",
     ]
-    assert [n.name for n in recent.jobs] == ["clean_orders", "analytics.customers", "analytics.orders_daily"]
+    assert [n.name for n in recent.jobs] == [
+        "backfill_orders",
+        "clean_orders",
+        "analytics.customers",
+        "analytics.orders_daily",
+    ]
 
 
-def test_downstream_of_a_column_follows_column_lineage(graph: neo4j.Driver) -> None:
+def test_downstream_of_a_column_follows_column_lineage_and_says_where_it_is_masked(graph: neo4j.Driver) -> None:
     found = downstream(graph, **ORDERS, depth=3, field_name="email")
-    assert [(f.hops, f.namespace, f.name, f.field) for f in found.fields] == [(1, *LAKE_KEY, "email_hash")]
+    assert [(f.hops, f.namespace, f.name, f.field) for f in found.fields] == [
+        (1, *LAKE_KEY, "email_hash"),
+        (2, *DAILY.values(), "email_hash"),
+    ]
+    hashed, copied = (f.step for f in found.fields)
+    assert hashed == {
+        "from": {**ORDERS, "field": "email"},
+        "types": ["DIRECT"],
+        "subtypes": ["HASH"],
+        "masking": True,
+        "masked": True,
+    }
+    assert copied == {
+        "from": {"namespace": "s3://lake", "name": "warehouse/orders_clean", "field": "email_hash"},
+        "types": ["DIRECT"],
+        "subtypes": ["IDENTITY"],
+        "masking": False,  # this step copies
+        "masked": True,  # an earlier one hashed it
+    }
 
 
 def test_upstream_of_a_mart_and_of_a_failed_run(graph: neo4j.Driver) -> None:
@@ -259,7 +318,65 @@ def test_root_cause_of_the_failed_dbt_run_is_the_spark_failure_then_the_sync(gra
         (2, RUN["sync2"], "sync_orders", ["FAILED"], "source timed out"),
     ]
     assert causes[0].dataset == {"namespace": "s3://lake", "name": "warehouse/orders_clean"}
+    assert {c.relation for c in causes} == {"upstream"}
     assert root_cause(graph, RUN["dbt1"], depth=5) == []  # day 1: nothing had failed; spark3 came later
+
+
+def test_root_cause_of_a_failed_dag_run_names_its_failed_children_then_what_failed_them(graph: neo4j.Driver) -> None:
+    causes = root_cause(graph, RUN["dag2"], depth=5)
+    assert [(c.hops, c.relation, c.runId, c.job["name"], c.reasons, c.via, c.errorMessage) for c in causes] == [
+        (1, "child", RUN["task2"], "etl_daily.clean_orders", ["FAILED"], [], None),
+        (2, "child", RUN["spark2"], "clean_orders", ["FAILED"], [RUN["task2"]], "OutOfMemoryError"),
+        # what failed the Spark job: the sync of its input, one hop further up
+        (3, "upstream", RUN["sync2"], "sync_orders", ["FAILED"], [RUN["task2"], RUN["spark2"]], "source timed out"),
+    ]
+    assert causes[0].dataset is None and causes[2].dataset == ORDERS
+    # the task run is explained the same way, one level nearer
+    of_task = root_cause(graph, RUN["task2"], depth=5)
+    assert [(c.hops, c.runId) for c in of_task] == [(1, RUN["spark2"]), (2, RUN["sync2"])]
+    # children are looked for depth levels down
+    assert [c.runId for c in root_cause(graph, RUN["dag2"], depth=1)] == [RUN["task2"]]
+    assert root_cause(graph, RUN["dag"], depth=5) == []  # day 1: every child completed
+
+
+def test_a_run_id_of_text_finds_its_run(graph: neo4j.Driver) -> None:
+    causes = root_cause(graph, "manual-backfill-42", depth=5)
+    assert [(c.hops, c.runId, c.reasons) for c in causes] == [(1, RUN["sync2"], ["FAILED"])]
+    (run,) = runs_of_job(graph, "scripts", "backfill_orders")
+    assert run["sentRunId"] == "manual-backfill-42"
+    assert upstream(graph, run_id="manual-backfill-42").start == {"runId": run["runId"]}
+
+
+def test_datasets_are_found_by_any_spelling_the_naming_rules_join(graph: neo4j.Driver) -> None:
+    expected = names(downstream(graph, **ORDERS, depth=5).datasets)
+    for namespace, name in [
+        ("postgresql://DB", "shop.public.orders"),
+        ("POSTGRES://db:5432/", " shop.public.orders"),
+        ("postgresql://DB/shop.public.orders", None),  # one string, as people paste it
+    ]:
+        found = downstream(graph, namespace, name, depth=5)
+        assert found.start == ORDERS and names(found.datasets) == expected, (namespace, name)
+    assert names(upstream(graph, "s3a://lake/", "/warehouse/orders_clean/", depth=1).datasets) == [
+        (1, "postgres://db:5432", "shop.public.orders")
+    ]
+
+
+def test_an_unknown_dataset_names_the_spelling_looked_for_and_similar_names(graph: neo4j.Driver) -> None:
+    with pytest.raises(NotFound) as info:
+        downstream(graph, "postgresql://DB", "shop.public.ordrs")
+    assert info.value.headline == (
+        "dataset postgresql://DB/shop.public.ordrs is not in the graph (looked for as postgres://db:5432/shop.public.ordrs)"
+    )
+    assert info.value.looked_for == {"namespace": "postgres://db:5432", "name": "shop.public.ordrs"}
+    assert info.value.similar[0] == ORDERS
+    assert 1 <= len(info.value.similar) <= 5
+    # the right table in the wrong database
+    with pytest.raises(NotFound) as info:
+        downstream(graph, "postgres://db2:5432", "shop.public.orders")
+    assert info.value.similar[0] == ORDERS
+    with pytest.raises(NotFound) as info:
+        downstream(graph, **ORDERS, field_name="emial")
+    assert "its columns include: email" in str(info.value)
 
 
 def test_root_cause_names_an_upstream_schema_change_of_a_run_that_succeeded(graph: neo4j.Driver) -> None:
@@ -281,6 +398,9 @@ def test_runs_of_a_job_latest_first(graph: neo4j.Driver) -> None:
     assert [(r["runId"], r["state"]) for r in runs] == [
         (RUN["spark3"], "FAILED"), (RUN["spark2"], "FAILED"), (RUN["spark1"], "COMPLETED")
     ]  # fmt: skip
+    with pytest.raises(NotFound) as info:
+        runs_of_job(graph, "spark", "clean_order")
+    assert info.value.similar[0] == {"namespace": "spark", "name": "clean_orders"}
 
 
 def test_unknown_things_are_reported_not_crashed_on(graph: neo4j.Driver) -> None:
@@ -293,17 +413,48 @@ def test_unknown_things_are_reported_not_crashed_on(graph: neo4j.Driver) -> None
 def test_the_cli_answers_the_same_in_json(graph: neo4j.Driver, graph_settings: Settings) -> None:
     env = settings_env(graph_settings)
 
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(lineage_command(*args), env=env, capture_output=True, text=True, timeout=120)
+
     def cli(*args: str) -> Any:
-        done = subprocess.run(lineage_command(*args), env=env, capture_output=True, text=True, timeout=120)
+        done = run(*args)
         assert done.returncode == 0, done.stderr
         return json.loads(done.stdout)
 
     impact = cli("impact", ORDERS["namespace"], ORDERS["name"], "--depth", "2", "--json")
     assert [d["name"] for d in impact["datasets"]][-1] == "analytics.public.orders_daily"
+    assert cli("impact", "postgresql://DB/shop.public.orders", "--depth", "2", "--json") == impact
     causes = cli("root-cause", RUN["dbt2"], "--json")
     assert [c["runId"] for c in causes] == [RUN["spark2"], RUN["sync2"]]
-    text = subprocess.run(lineage_command("impact", "db", "nope"), env=env, capture_output=True, text=True, timeout=120)
+    of_dag = cli("root-cause", RUN["dag2"], "--json")
+    assert [(c["relation"], c["runId"]) for c in of_dag] == [
+        ("child", RUN["task2"]), ("child", RUN["spark2"]), ("upstream", RUN["sync2"])
+    ]  # fmt: skip
+    runs = cli("runs", *SPARK, "--limit", "2", "--json")
+    assert [r["runId"] for r in runs] == [RUN["spark3"], RUN["spark2"]]
+
+    text = run("impact", "db", "nope")
     assert text.returncode == 1 and "dataset db/nope is not in the graph" in text.stdout
+    typo = run("impact", "postgresql://DB/shop.public.ordrs")
+    assert typo.returncode == 1
+    assert typo.stdout.splitlines()[:3] == [
+        "lineage: dataset postgresql://DB/shop.public.ordrs is not in the graph "
+        "(looked for as postgres://db:5432/shop.public.ordrs)",
+        "similar names in the graph:",
+        "  postgres://db:5432  shop.public.orders",
+    ]
+    tree = run("root-cause", RUN["dag2"])
+    assert tree.returncode == 0
+    assert re.search(r"^hop 2  FAILED +child +spark/clean_orders  run " + RUN["spark2"], tree.stdout, re.M)
+    assert "error: OutOfMemoryError" in tree.stdout and f"via run {RUN['task2']}" in tree.stdout
+    column = run("impact", *ORDERS.values(), "--field", "email")
+    assert "shop.public.orders.email (DIRECT/HASH; MASKED here)" in column.stdout
+    assert "warehouse/orders_clean.email_hash (DIRECT/IDENTITY; masked earlier)" in column.stdout
+    listing = run("runs", *SPARK)
+    assert listing.stdout.splitlines()[0] == "runs of spark/clean_orders, latest first"
+    assert (
+        re.search(r"^  FAILED +" + RUN["spark2"], listing.stdout, re.M) and "error: OutOfMemoryError" in listing.stdout
+    )
 
 
 def test_the_http_api_answers_the_same_and_reports_errors(graph: neo4j.Driver) -> None:
@@ -312,7 +463,10 @@ def test_the_http_api_answers_the_same_and_reports_errors(graph: neo4j.Driver) -
     assert impact.status_code == 200
     assert [(d["hops"], d["name"]) for d in impact.json()["datasets"]][-1] == (2, "analytics.public.orders_daily")
     column = client.get("/api/v1/impact", params={**ORDERS, "field": "email"}).json()
-    assert [(f["name"], f["field"]) for f in column["fields"]] == [("warehouse/orders_clean", "email_hash")]
+    assert [(f["name"], f["field"], f["step"]["masking"]) for f in column["fields"]] == [
+        ("warehouse/orders_clean", "email_hash", True),
+        ("analytics.public.orders_daily", "email_hash", False),
+    ]
     causes = client.get("/api/v1/root-cause", params={"runId": RUN["dbt2"]}).json()
     assert [c["runId"] for c in causes] == [RUN["spark2"], RUN["sync2"]]
     up = client.get("/api/v1/upstream", params={"runId": RUN["dbt2"]}).json()
@@ -323,7 +477,24 @@ def test_the_http_api_answers_the_same_and_reports_errors(graph: neo4j.Driver) -
 
     missing = client.get("/api/v1/impact", params={"namespace": "db", "name": "nope"})
     assert (missing.status_code, missing.json()["reason"]) == (404, "not-found")
-    for params in ({"namespace": "db"}, {**ORDERS, "depth": "50"}, {**ORDERS, "depth": "x"}, {**ORDERS, "since": "y"}):
+    spelled = client.get("/api/v1/impact", params={"dataset": "postgresql://DB/shop.public.orders", "depth": "2"})
+    assert spelled.json() == impact.json()
+    typo = client.get("/api/v1/upstream", params={"namespace": "postgresql://DB", "name": "shop.public.ordrs"})
+    assert typo.status_code == 404
+    assert typo.json()["lookedFor"] == {"namespace": "postgres://db:5432", "name": "shop.public.ordrs"}
+    assert typo.json()["similar"][0] == ORDERS
+    of_text_id = client.get("/api/v1/root-cause", params={"runId": "manual-backfill-42"}).json()
+    assert [c["runId"] for c in of_text_id] == [RUN["sync2"]]
+    unknown_run = client.get("/api/v1/root-cause", params={"runId": "no-such-run"})
+    assert unknown_run.status_code == 404 and "run no-such-run is not in the graph" in unknown_run.json()["message"]
+    for params in (
+        {"namespace": "db"},
+        {},
+        {"dataset": "orders"},
+        {**ORDERS, "depth": "50"},
+        {**ORDERS, "depth": "x"},
+        {**ORDERS, "since": "y"},
+    ):
         bad = client.get("/api/v1/impact", params=params)
         assert (bad.status_code, bad.json()["reason"]) == (400, "bad-request"), params
 
@@ -361,4 +532,6 @@ def test_every_cypher_example_in_the_docs_runs_on_the_graph(graph: neo4j.Driver)
 def test_the_schema_change_example_finds_the_customers_rename(graph: neo4j.Driver) -> None:
     (query,) = [q for where, q in cypher_examples() if "schemaDigest IS NOT NULL" in q]
     records, _, _ = graph.execute_query(query, CRM, routing_=neo4j.RoutingControl.READ)
-    assert [r["write.run"] for r in records] == [RUN["crm2"]]
+    assert [(r["write.run"], r["added"], r["removed"]) for r in records] == [
+        (RUN["crm2"], ["email_address: VARCHAR"], ["email: VARCHAR"])
+    ]

@@ -354,6 +354,27 @@ def test_wrote_edges_carry_the_written_schemas_digest_which_only_columns_change(
     assert digest({}) is None
 
 
+def test_wrote_edges_list_the_written_columns_for_people() -> None:
+    def columns(facets: dict[str, Any]) -> Any:
+        (props,) = wrote_props(
+            run_mutations(fold([run_event("COMPLETE", at(1), outputs=[dataset("db", "t", facets)])]))
+        )
+        return props["schemaColumns"]
+
+    assert columns(_columns(("id", "INT"), ("email", "STRING"))) == ["id: INT", "email: STRING"]
+    nested = {
+        "schema": {
+            "fields": [
+                {"name": "address", "type": "struct", "fields": [{"name": "city", "type": "STRING"}]},
+                {"name": "untyped"},
+                {"type": "no name"},
+            ]
+        }
+    }
+    assert columns(nested) == ["address: struct", "address.city: STRING", "untyped"]
+    assert columns({}) is None and columns({"schema": {"fields": []}}) is None
+
+
 def test_a_schema_change_within_a_run_rewrites_its_wrote_edge_and_a_declared_alter_travels() -> None:
     start = run_event("START", at(0), outputs=[dataset("db", "t", _columns(("id", "INT")))])
     complete = run_event(

@@ -88,3 +88,8 @@ def test_dataset_event() -> None:
 )
 def test_missing_names_give_none(event: dict[str, Any]) -> None:
     assert message_key(event) is None
+
+
+def test_a_job_event_with_an_event_type_is_keyed_as_a_job_event() -> None:
+    event = {"eventType": "COMPLETE", "job": {"namespace": "ns", "name": "declared"}}
+    assert message_key(event) == "job:ns/declared"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from uuid import UUID
 
 import pytest
 
@@ -11,7 +12,7 @@ from lineage.graph_mapping import dataset_event_mutations, run_mutations
 from lineage.keys import DatasetKey
 from lineage.merge import merge_event
 from lineage.mutations import EdgeUpsert, NodeUpsert
-from lineage.naming import normalize
+from lineage.naming import is_uuid, normalize, run_key, split_dataset
 
 
 @pytest.mark.parametrize(
@@ -124,3 +125,35 @@ def test_a_symlink_to_itself_is_no_alias() -> None:
     event = EVENT | {"outputs": [{"namespace": "s3://lake", "name": "t", "facets": {"symlinks": symlinks}}]}
     mutations = run_mutations(merge_event(None, decode_event(json.dumps(event))))  # type: ignore[arg-type]
     assert edges(mutations, "ALIAS_OF") == set()
+
+
+@pytest.mark.parametrize(
+    ("text", "namespace", "name"),
+    [
+        ("postgresql://DB/shop.public.orders", "postgres://db:5432", "shop.public.orders"),
+        ("postgres://db:5432/shop.public.orders", "postgres://db:5432", "shop.public.orders"),
+        ("s3a://lake/warehouse/orders_clean/", "s3://lake", "warehouse/orders_clean"),
+        ("file:///data/x.csv", "file", "/data/x.csv"),
+        ("hdfs://nn:8020/warehouse/t", "hdfs://nn:8020", "/warehouse/t"),
+        ("kafka://broker:9092/orders", "kafka://broker:9092", "orders"),
+        ("bigquery/project.dataset.table", "bigquery", "project.dataset.table"),
+        ("  awsathena://athena.us-east-1.amazonaws.com/db.t  ", "awsathena://athena.us-east-1.amazonaws.com", "db.t"),
+    ],
+)
+def test_a_dataset_named_in_one_string_is_split_and_normalised(text: str, namespace: str, name: str) -> None:
+    assert split_dataset(text) == DatasetKey(namespace, name)
+
+
+@pytest.mark.parametrize("text", ["orders", "postgres://db:5432", "postgres://db/", "/orders", "bigquery/", ""])
+def test_a_string_that_names_no_dataset_says_how_to_name_one(text: str) -> None:
+    with pytest.raises(ValueError, match="give its namespace and name, or one string such as"):
+        split_dataset(text)
+
+
+def test_run_ids_of_text_get_marquezs_uuid_and_uuids_stay_themselves() -> None:
+    # Java's UUID.nameUUIDFromBytes("unique-run-id".getBytes(UTF_8)), which Marquez uses.
+    assert run_key("unique-run-id") == UUID("2b38ee04-5f4e-3a1a-8c4a-05999e9e51eb")
+    assert run_key("unique-run-id").version == 3
+    assert run_key(" 0D4B7A4E-7E3C-4B7A-9D7E-1F0A2B3C4D5E ") == UUID("0d4b7a4e-7e3c-4b7a-9d7e-1f0a2b3c4d5e")
+    assert run_key("run 1") != run_key("run 2")
+    assert is_uuid("0d4b7a4e7e3c4b7a9d7e1f0a2b3c4d5e") and not is_uuid("scheduled__2024-01-01")

@@ -43,5 +43,11 @@ def test_edges_are_provisional_until_a_batch_run_ends(
     mutations = run_mutations(merge_event(None, decode_event(json.dumps(event))))  # type: ignore[arg-type]
     assert _edge_props(mutations, "READ") == [{"provisional": provisional}]
     assert _edge_props(mutations, "WROTE") == [
-        {"provisional": provisional, "schemaDigest": None, "schemaAt": None, "lifecycleStateChange": None}
+        {
+            "provisional": provisional,
+            "schemaDigest": None,
+            "schemaColumns": None,
+            "schemaAt": None,
+            "lifecycleStateChange": None,
+        }
     ]

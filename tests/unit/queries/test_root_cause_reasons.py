@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from queries.lineage_queries import Cause, Write, suspicious_writes
+from queries.root_cause import Cause, Write, suspicious_writes
 
 
 def write(
