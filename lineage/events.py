@@ -80,12 +80,37 @@ def _list_or_empty(cls: type, value: Any, info: ValidationInfo) -> Any:
 _NULL_IS_EMPTY: Any = classmethod(_list_or_empty)
 
 
+def _scalar_as_text(cls: type, value: Any, info: ValidationInfo) -> Any:
+    """A number or a boolean where the spec has text is read as its JSON text (Marquez's reader
+    does the same), and counted."""
+    if isinstance(value, bool):
+        lenient(info, "scalar-as-text")
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        lenient(info, "scalar-as-text")
+        return str(value)
+    return value
+
+
+_AS_TEXT: Any = classmethod(_scalar_as_text)
+
+
+def _not_blank(cls: type, value: str) -> str:
+    if not value.strip():
+        raise PydanticCustomError("blank", "must not be empty or blank")
+    return value
+
+
+_NOT_BLANK: Any = classmethod(_not_blank)
+
+
 class Run(_Model):
     # As sent: the run's identity is ``key``, a UUID (lineage.naming.run_key).
     runId: StrictStr
     facets: Facets = Field(default_factory=dict)
 
     _check = field_validator("facets", mode="before")(_facets_validator(RUN_FACETS))
+    _text = field_validator("runId", mode="before")(_AS_TEXT)
 
     @field_validator("runId")
     @classmethod
@@ -108,11 +133,13 @@ class Run(_Model):
 
 
 class Job(_Model):
-    namespace: str = Field(min_length=1)
-    name: str = Field(min_length=1)
+    namespace: StrictStr
+    name: StrictStr
     facets: Facets = Field(default_factory=dict)
 
     _check = field_validator("facets", mode="before")(_facets_validator(JOB_FACETS))
+    _text = field_validator("namespace", "name", mode="before")(_AS_TEXT)
+    _blank = field_validator("namespace", "name")(_NOT_BLANK)
 
     @property
     def key(self) -> JobKey:
@@ -120,11 +147,13 @@ class Job(_Model):
 
 
 class Dataset(_Model):
-    namespace: str = Field(min_length=1)
-    name: str = Field(min_length=1)
+    namespace: StrictStr
+    name: StrictStr
     facets: Facets = Field(default_factory=dict)
 
     _check = field_validator("facets", mode="before")(_facets_validator(DATASET_FACETS))
+    _text = field_validator("namespace", "name", mode="before")(_AS_TEXT)
+    _blank = field_validator("namespace", "name")(_NOT_BLANK)
 
     @property
     def key(self) -> DatasetKey:
@@ -147,12 +176,15 @@ class OutputDataset(Dataset):
 # The spec versions this product knows (spec/versioned); a newer one is read as 2-0-2.
 SPEC_VERSIONS = frozenset({"1-0-0", "1-0-1", "1-0-2", "1-0-3", "1-0-4", "1-0-5", "2-0-0", "2-0-1", "2-0-2"})
 _SPEC_VERSION = re.compile(r"/spec/(\d+-\d+-\d+)/")
+_ISO_DATE = re.compile(r"\s*\d{4}-\d{2}-\d{2}")
 
 
 class _Event(_Model):
     eventTime: datetime
-    producer: str
+    producer: StrictStr
     schemaURL: str | None = None
+
+    _producer_text = field_validator("producer", mode="before")(_AS_TEXT)
 
     @model_validator(mode="before")
     @classmethod
@@ -170,7 +202,8 @@ class _Event(_Model):
     @field_validator("eventTime", mode="before")
     @classmethod
     def _text(cls, value: Any) -> Any:
-        if not isinstance(value, str):
+        # ISO 8601 only: pydantic would also read "1700000000" as seconds since 1970.
+        if not isinstance(value, str) or not _ISO_DATE.match(value):
             raise ValueError("eventTime must be an ISO-8601 string")
         return value
 
@@ -181,7 +214,10 @@ class _Event(_Model):
         if value.tzinfo is None:
             lenient(info, "naive-event-time")
             return value.replace(tzinfo=UTC)
-        return value.astimezone(UTC)
+        try:
+            return value.astimezone(UTC)
+        except OverflowError:  # 0001-01-01T00:00:00+01:00 is before the first UTC instant Python has
+            raise ValueError("eventTime is out of range") from None
 
 
 EVENT_TYPES = ("START", "RUNNING", "COMPLETE", "ABORT", "FAIL", "OTHER")
@@ -201,8 +237,9 @@ class RunEvent(_Event):
     @field_validator("eventType", mode="before")
     @classmethod
     def _event_type(cls, value: Any, info: ValidationInfo) -> Any:
+        value = _scalar_as_text(cls, value, info)
         if not isinstance(value, str):
-            return value  # None, or refused as not a string
+            return value  # None, or refused as not text
         spelled = value.strip().upper()
         if spelled in EVENT_TYPES:
             if spelled != value:
@@ -258,12 +295,13 @@ REASONS = {
     "unresolved-placeholder": "a test-template placeholder (${json-unit...}, {{ any(result) }}) was never filled in",
     "not-an-event": "the object has none of run, job or dataset, so it is no OpenLineage event",
     "missing-run-id": "a run event without run.runId, or with an empty one",
-    "bad-run-id": "run.runId is not text (a number, an object...)",
-    "missing-job": "a run or job event without job.namespace and job.name (both non-empty text)",
+    "bad-run-id": "run.runId is an object or a list, not text",
+    "missing-job": "a run or job event without a job, or with one that is not an object or lacks a non-blank "
+    "namespace and name",
     "bad-event-time": "eventTime is missing or not an ISO-8601 timestamp",
     "schema-invalid": "the event breaks the OpenLineage schema in a way no identity or graph survives: no "
-    "producer, a run, job or dataset that is not an object, a dataset without a namespace and name, facets "
-    "that are not a mapping (the message says where)",
+    "producer, a run or dataset that is not an object, a dataset without a non-blank namespace and name, "
+    "facets that are not a mapping, inputs or outputs that are not a list (the message says where)",
     "processing-error": "the processor failed on an event it accepted (a bug: please report it)",
     "output-too-large": "a graph upsert the event's run maps to is larger than a Kafka message (16 MiB)",
     "state-too-large": "the run's merged state would be larger than a Kafka message (16 MiB)",
@@ -279,6 +317,7 @@ LENIENCIES = {
     "derived from the text, as Marquez does, and the text is kept (Run.sentRunId)",
     "naive-event-time": "eventTime without an offset: read as UTC",
     "nonstandard-event-type": "eventType in lower case, or a run state's spelling (COMPLETED, FAILED...)",
+    "scalar-as-text": "a number or boolean where the spec has text (a run id, a name, the producer): read as its text",
     "unknown-event-type": "an eventType that is none of the spec's six: read as OTHER (the run's state is kept)",
     "null-field": "null where the spec has facets, inputs or outputs: read as none",
     "facet-not-an-object": "a facet that is a string, number or list (kept as sent, not read by the graph) or "

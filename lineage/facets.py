@@ -256,6 +256,8 @@ def check_facets(facets: Any, known: dict[str, type[_Facet]], info: ValidationIn
             continue
         if "_producer" not in value or "_schemaURL" not in value:
             lenient(info, "facet-without-schema-url")
+        elif not isinstance(value["_producer"], str) or not isinstance(value["_schemaURL"], str):
+            lenient(info, "malformed-facet")
         model = known.get(name)
         if model is None:
             continue

@@ -74,7 +74,7 @@ def normalize(namespace: str, name: str) -> DatasetKey:
         return DatasetKey("file", _path(name))
     namespace = f"{scheme}://{authority}{rest}"
     if scheme in OBJECT_STORES:
-        name = name.strip("/")
+        name = name.strip("/") or "/"  # "/" alone: the bucket's root
     elif scheme in FILE_SYSTEMS:
         name = _path(name)
     return DatasetKey(namespace, name)
@@ -104,24 +104,24 @@ def split_dataset(text: str) -> DatasetKey:
 
 
 def run_key(run_id: str) -> UUID:
-    """The UUID a run is keyed by: the run id itself when it is a UUID (in any spelling Python's
-    ``uuid.UUID`` reads, surrounding whitespace ignored), else one derived from its text."""
-    try:
-        return UUID(run_id.strip())
-    except ValueError:
-        digest = bytearray(hashlib.md5(run_id.encode(), usedforsecurity=False).digest())
-        digest[6] = (digest[6] & 0x0F) | 0x30  # version 3: name-based, MD5
-        digest[8] = (digest[8] & 0x3F) | 0x80  # the RFC 4122 variant
-        return UUID(bytes=bytes(digest))
+    """The UUID a run is keyed by: the run id itself when it is a UUID (``is_uuid``), else one
+    derived from its text as Marquez derives it."""
+    if is_uuid(run_id):
+        return UUID(run_id)
+    digest = bytearray(hashlib.md5(run_id.encode(), usedforsecurity=False).digest())
+    digest[6] = (digest[6] & 0x0F) | 0x30  # version 3: name-based, MD5
+    digest[8] = (digest[8] & 0x3F) | 0x80  # the RFC 4122 variant
+    return UUID(bytes=bytes(digest))
+
+
+_CANONICAL_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 
 def is_uuid(run_id: str) -> bool:
-    """Whether ``run_id`` is a UUID (``run_key`` keeps it as it is) rather than text it derives one from."""
-    try:
-        UUID(run_id.strip())
-    except ValueError:
-        return False
-    return True
+    """Whether ``run_id`` is a UUID in the spec's spelling (hex digits in groups of 8-4-4-4-12,
+    either case), which ``run_key`` keeps as it is. Other spellings (braces, no hyphens, spaces)
+    are text to Marquez, and here too."""
+    return _CANONICAL_UUID.fullmatch(run_id) is not None
 
 
 def _authority(scheme: str, authority: str) -> str:

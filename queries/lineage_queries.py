@@ -161,13 +161,16 @@ def _dataset_lineage(
 
 def _column_downstream(driver: neo4j.Driver, key: DatasetKey, field_name: str, depth: int) -> Lineage:
     start = {"namespace": key.namespace, "name": key.name, "field": field_name}
+    # Every shortest route to each column, so that what is said of it does not depend on which
+    # one the planner happens to find: it is masked if every route masks it somewhere.
     records = driver.execute_query(
         "MATCH (s:Field {namespace: $namespace, name: $name, field: $field}) "
-        f"MATCH p = ANY SHORTEST (s)<-[:DERIVED_FROM]-{{1,{depth}}}(f:Field) "
+        f"MATCH p = ALL SHORTEST (s)<-[:DERIVED_FROM]-{{1,{depth}}}(f:Field) "
+        "WITH f, length(p) AS hops, nodes(p)[-2] AS source, last(relationships(p)) AS step, "
+        "any(r IN relationships(p) WHERE r.masking) AS routeMasked "
+        "WITH f, hops, collect(DISTINCT {source: source, step: step}) AS lasts, collect(routeMasked) AS routes "
         "OPTIONAL MATCH (d:Dataset)-[:HAS_FIELD]->(f) "
-        "WITH f, p, d, relationships(p) AS steps "
-        "RETURN f, length(p) AS hops, d.facet_ownership AS ownership, "
-        "nodes(p)[-2] AS source, steps[-1] AS step, any(r IN steps WHERE r.masking) AS masked",
+        "RETURN f, hops, d.facet_ownership AS ownership, lasts, all(m IN routes WHERE m) AS masked",
         start,
         routing_=neo4j.RoutingControl.READ,
     ).records
@@ -180,7 +183,7 @@ def _column_downstream(driver: neo4j.Driver, key: DatasetKey, field_name: str, d
                 hops=r["hops"],
                 field=r["f"]["field"],
                 owners=_owners(r["ownership"]),
-                step=_step(r["source"], r["step"], r["masked"]),
+                step=_step(r["lasts"], r["masked"]),
             )
             for r in records
         ),
@@ -193,9 +196,12 @@ def _column_downstream(driver: neo4j.Driver, key: DatasetKey, field_name: str, d
     return Lineage(start, depth, list(datasets.values()), [], fields)
 
 
-def _step(source: Any, step: Any, masked: bool) -> dict[str, Any]:
-    """How a column was reached: from which column, by what transformation, and whether this step
-    (``masking``) or any step on the way (``masked``) masks the data."""
+def _step(lasts: list[dict[str, Any]], masked: bool) -> dict[str, Any]:
+    """How a column was reached: from which column (the first by key, where several lead to it),
+    by what transformation, and whether that step (``masking``) or every route to it (``masked``)
+    masks the data."""
+    first = min(lasts, key=lambda x: (x["source"]["namespace"], x["source"]["name"], x["source"]["field"]))
+    source, step = first["source"], first["step"]
     return {
         "from": {"namespace": source["namespace"], "name": source["name"], "field": source["field"]},
         "types": list(step.get("types") or []),

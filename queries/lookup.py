@@ -81,6 +81,12 @@ def require_dataset(driver: neo4j.Driver, key: DatasetKey, asked: str) -> None:
 
 def require_field(driver: neo4j.Driver, key: DatasetKey, field: str) -> None:
     """Return if the dataset has the column, else raise NotFound naming its closest columns."""
+    read = neo4j.RoutingControl.READ
+    params = {"namespace": key.namespace, "name": key.name, "field": field}
+    if driver.execute_query(
+        "MATCH (f:Field {namespace: $namespace, name: $name, field: $field}) RETURN 1", params, routing_=read
+    ).records:
+        return
     records = driver.execute_query(
         "MATCH (:Dataset {namespace: $namespace, name: $name})-[:HAS_FIELD]->(f:Field) "
         "RETURN f.field AS field LIMIT $limit",
@@ -88,8 +94,6 @@ def require_field(driver: neo4j.Driver, key: DatasetKey, field: str) -> None:
         routing_=neo4j.RoutingControl.READ,
     ).records
     fields = [r["field"] for r in records]
-    if field in fields:
-        return
     close = difflib.get_close_matches(field, fields, n=SUGGESTIONS, cutoff=0.0) if fields else []
     raise NotFound(
         f"column {field} of dataset {key} is not in the graph"

@@ -76,7 +76,7 @@ def root_cause(driver: neo4j.Driver, run_id: str, depth: int = 5, recent: int = 
         found += [
             replace(c, hops=c.hops + child.hops, via=via) for c in _upstream_causes(driver, child.runId, depth, recent)
         ]
-    return _nearest_first(found)
+    return _nearest_first([c for c in found if c.runId != run])
 
 
 def _nearest_first(found: list[Cause]) -> list[Cause]:
@@ -100,6 +100,7 @@ def _failed_children(driver: neo4j.Driver, run: str, depth: int) -> list[Cause]:
     records = driver.execute_query(
         "MATCH (r:Run {runId: $runId}) "
         f"MATCH p = ANY SHORTEST (r)<-[:CHILD_OF]-{{1,{depth}}}(c:Run WHERE c.state IN ['FAILED', 'ABORTED']) "
+        "WHERE c <> r "  # parents that loop back (bad data) do not make a run its own child
         "MATCH (c)-[:INSTANCE_OF]->(j:Job) "
         "RETURN c, j, length(p) AS hops, [n IN nodes(p)[1..-1] | n.runId] AS via "
         "ORDER BY hops, coalesce(c.endedAt, c.startedAt) DESC, c.runId LIMIT $limit",
@@ -108,22 +109,8 @@ def _failed_children(driver: neo4j.Driver, run: str, depth: int) -> list[Cause]:
     ).records
     out = []
     for r in records:
-        c, j = r["c"], r["j"]
-        out.append(
-            Cause(
-                runId=c["runId"],
-                job={"namespace": j["namespace"], "name": j["name"]},
-                state=c.get("state"),
-                startedAt=_iso(c.get("startedAt")),
-                endedAt=_iso(c.get("endedAt")),
-                errorMessage=c.get("errorMessage"),
-                dataset=None,
-                hops=r["hops"],
-                reasons=[c.get("state")],
-                relation="child",
-                via=list(r["via"]),
-            )
-        )
+        c = r["c"]
+        out.append(_cause(c, r["j"], None, r["hops"], reasons=[c.get("state")], relation="child", via=list(r["via"])))
     return out
 
 
@@ -155,16 +142,9 @@ def _upstream_causes(driver: neo4j.Driver, run: str, depth: int, recent: int) ->
     ).records
     writes: dict[tuple[Any, ...], list[Write]] = {}
     for r in records:
-        w, d, j = r["w"], r["d"], r["j"]
-        cause = Cause(
-            runId=w["runId"],
-            job={"namespace": j["namespace"], "name": j["name"]},
-            state=w.get("state"),
-            startedAt=_iso(w.get("startedAt")),
-            endedAt=_iso(w.get("endedAt")),
-            errorMessage=w.get("errorMessage"),
-            dataset={"namespace": d["namespace"], "name": d["name"]},
-            hops=hops[(r["key"][0], r["key"][1])],
+        d = r["d"]
+        cause = _cause(
+            r["w"], r["j"], {"namespace": d["namespace"], "name": d["name"]}, hops[(r["key"][0], r["key"][1])]
         )
         writes.setdefault((r["key"][0], r["key"][1], d.element_id), []).append(Write(cause, r["schema"], r["change"]))
     return [cause for of_dataset in writes.values() for cause in suspicious_writes(of_dataset, recent)]
@@ -204,6 +184,21 @@ def suspicious_writes(writes: list[Write], recent: int) -> list[Cause]:
         if reasons:
             out.append(replace(write.cause, reasons=reasons))
     return out
+
+
+def _cause(run: Any, job: Any, dataset: dict[str, str] | None, hops: int, **more: Any) -> Cause:
+    """A Cause from a Run node and its Job node (no reasons unless given)."""
+    return Cause(
+        runId=run["runId"],
+        job={"namespace": job["namespace"], "name": job["name"]},
+        state=run.get("state"),
+        startedAt=_iso(run.get("startedAt")),
+        endedAt=_iso(run.get("endedAt")),
+        errorMessage=run.get("errorMessage"),
+        dataset=dataset,
+        hops=hops,
+        **more,
+    )
 
 
 def _iso(value: Any) -> str | None:

@@ -17,12 +17,13 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from lineage.naming import normalize, run_key
+from lineage.naming import is_uuid, normalize, run_key
 
 PRODUCER_1X = "https://github.com/OpenLineage/OpenLineage/tree/1.9.1/integration/airflow"
 SPARK = "https://github.com/OpenLineage/OpenLineage/tree/1.23.0/integration/spark"
 DBT = "https://github.com/OpenLineage/OpenLineage/tree/1.18.0/integration/dbt"
 FLINK = "https://github.com/OpenLineage/OpenLineage/tree/1.20.0/integration/flink"
+SCRIPTS = "https://example.test/scripts"
 MARQUEZ_SEED = "https://github.com/MarquezProject/marquez/blob/main/docker/metadata.json"
 RUN_URL = "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent"
 OLD_RUN_URL = "https://openlineage.io/spec/1-0-5/OpenLineage.json#/definitions/RunEvent"
@@ -44,7 +45,7 @@ class Case:
 
     ``state``: the run's state in the graph (run events); ``reads``/``writes``: the datasets,
     normalised, when they differ from the event's spelling; ``refused``: the reason code, for an
-    event that must not be taken.
+    event that must not be taken (``stricter``: one the spec's schema would take).
     """
 
     name: str
@@ -54,6 +55,7 @@ class Case:
     refused: str | None = None
     reads: list[tuple[str, str]] | None = None
     writes: list[tuple[str, str]] | None = None
+    stricter: bool = False  # refused though the spec's schema takes it (a blank name, say)
 
 
 def _facet(schema_url: str, producer: str = PRODUCER_1X, **fields: Any) -> dict[str, Any]:
@@ -328,43 +330,68 @@ ACCEPTED = [
                 "parent": _parent("scheduled__2024-06-01T00:00:00+00:00", "scripts", "scheduler"),
                 "custom_metrics": {"_producer": "https://example.test/scripts", "rows": 12},
             },
-            job_facets={"ownership": _facet(OWNERSHIP_FACET, owners=[{"team": "data"}])},
+            job_facets={"ownership": _facet(OWNERSHIP_FACET, owners=[{"team": "data"}]), "sql": "SELECT 1"},
             outputs=[_ds("postgres://warehouse:5432", "analytics.public.hand_built")],
         ),
-        frozenset({"malformed-facet", "non-uuid-run-id", "facet-without-schema-url"}),
+        frozenset({"malformed-facet", "non-uuid-run-id", "facet-without-schema-url", "facet-not-an-object"}),
         state="RUNNING",
+    ),
+    Case(
+        "numbers-as-text",
+        # A producer that serialises ids and names as numbers: read as their text, as Marquez reads them.
+        {
+            "eventType": "COMPLETE",
+            "eventTime": "2024-06-01T13:30:00Z",
+            "run": {"runId": 20240601},
+            "job": {"namespace": "scripts", "name": 42},
+            "producer": "https://example.test/scripts",
+            "schemaURL": RUN_URL,
+        },
+        frozenset({"scalar-as-text", "non-uuid-run-id"}),
+        state="COMPLETED",
     ),
 ]
 
 
-def _refused(name: str, reason: str, **changes: Any) -> Case:
-    event = _run("START", "2024-06-01T14:00:00Z", str(uuid.uuid4()), ("scripts", f"refused_{name}"), "x")
+DELETE = object()
+
+
+def changed(event: dict[str, Any], **changes: Any) -> dict[str, Any]:
+    """``event`` with fields set or (``DELETE``) removed, by path: ``run__runId=...``."""
     for path, value in changes.items():
         *parents, leaf = path.split("__")
         target = event
         for p in parents:
             target = target[p]
-        if value is _DELETE:
+        if value is DELETE:
             del target[leaf]
         else:
             target[leaf] = value
-    return Case(f"refused-{name}", event, refused=reason)
+    return event
 
 
-_DELETE = object()
+def _refused(name: str, reason: str, stricter: bool = False, **changes: Any) -> Case:
+    event = _run("START", "2024-06-01T14:00:00Z", str(uuid.uuid4()), ("scripts", f"refused_{name}"), SCRIPTS)
+    return Case(f"refused-{name}", changed(event, **changes), refused=reason, stricter=stricter)
+
 
 REFUSED = [
     _refused("no-run-id", "missing-run-id", run={}),
     _refused("null-run", "missing-run-id", run=None),
     _refused("empty-run-id", "missing-run-id", run__runId="  "),
-    _refused("numeric-run-id", "bad-run-id", run__runId=12345),
-    _refused("no-job", "missing-job", job=_DELETE),
-    _refused("empty-job-name", "missing-job", job__name=""),
-    _refused("no-event-time", "bad-event-time", eventTime=_DELETE),
+    _refused("object-run-id", "bad-run-id", run__runId={"id": 12345}),
+    _refused("no-job", "missing-job", job=DELETE),
+    _refused("empty-job-name", "missing-job", stricter=True, job__name=""),
+    _refused("blank-job-namespace", "missing-job", stricter=True, job__namespace="  "),
+    _refused("job-not-an-object", "missing-job", job="scripts/job"),
+    _refused("no-event-time", "bad-event-time", eventTime=DELETE),
     _refused("bad-event-time", "bad-event-time", eventTime="yesterday at noon"),
-    _refused("no-producer", "schema-invalid", producer=_DELETE),
+    _refused("unix-event-time", "bad-event-time", eventTime="1717200000"),
+    _refused("out-of-range-event-time", "bad-event-time", stricter=True, eventTime="0001-01-01T00:00:00+01:00"),
+    _refused("no-producer", "schema-invalid", producer=DELETE),
     _refused("facets-not-a-map", "schema-invalid", job__facets=["sql"]),
     _refused("nameless-input", "schema-invalid", inputs=[{"namespace": "postgres://db:5432"}]),
+    _refused("blank-output-name", "schema-invalid", stricter=True, outputs=[{"namespace": "s3://lake", "name": " "}]),
     Case(
         "refused-run-event-without-run",
         # It says it is a RunEvent; without its run it cannot be placed.
@@ -389,17 +416,26 @@ def for_door(case: Case, door: str) -> dict[str, Any]:
     tag = f"{door}/{case.name}"
     event = copy.deepcopy(case.event)
     run = event.get("run")
+    if isinstance(run, dict) and isinstance(run.get("runId"), int):
+        run["runId"] = _tagged_number(run["runId"], door)
     if isinstance(run, dict) and isinstance(run.get("runId"), str) and run["runId"].strip():
         run["runId"] = _tagged_run_id(run["runId"], tag)
         parent = (run.get("facets") or {}).get("parent")
         if isinstance(parent, dict) and isinstance(parent.get("run"), dict) and "runId" in parent["run"]:
             parent["run"]["runId"] = _tagged_run_id(parent["run"]["runId"], tag)
     job = event.get("job")
+    if isinstance(job, dict) and isinstance(job.get("name"), int):
+        job["name"] = _tagged_number(job["name"], door)
     if isinstance(job, dict) and isinstance(job.get("name"), str) and job["name"]:
         job["name"] = f"{job['name']}@{tag}"
     if "run" not in event and isinstance(event.get("dataset"), dict):  # a DatasetEvent
         event["dataset"]["name"] += f"@{tag}"
     return event
+
+
+def _tagged_number(value: int, door: str) -> int:
+    """A number of the door's own (the one case that sends numbers keeps sending numbers)."""
+    return value * 10 + ("kafka", "http").index(door)
 
 
 def _tagged_run_id(run_id: str, tag: str) -> str:
@@ -443,14 +479,15 @@ def expected(case: Case, event: dict[str, Any]) -> Expected:
     run = event.get("run")
     run_id = sent = parent_id = None
     if isinstance(run, dict):
-        run_id = str(run_key(run["runId"]))
-        sent = None if run_id == _uuid_or_none(run["runId"]) else run["runId"]
+        text = str(run["runId"])
+        run_id = str(run_key(text))
+        sent = None if run_id == _uuid_or_none(text) else text
         parent = (run.get("facets") or {}).get("parent")
         parent_run = parent.get("run") if isinstance(parent, dict) else None
         if isinstance(parent_run, dict) and isinstance(parent_run.get("runId"), str):
             parent_id = str(run_key(parent_run["runId"]))
     is_dataset_event = "run" not in event and "dataset" in event
-    job = (event["job"]["namespace"], event["job"]["name"]) if not is_dataset_event else None
+    job = (str(event["job"]["namespace"]), str(event["job"]["name"])) if not is_dataset_event else None
     dataset = None
     if is_dataset_event:
         dataset = _key(normalize(event["dataset"]["namespace"], event["dataset"]["name"]))
@@ -467,10 +504,7 @@ def expected(case: Case, event: dict[str, Any]) -> Expected:
 
 
 def _uuid_or_none(text: str) -> str | None:
-    try:
-        return str(uuid.UUID(text.strip()))
-    except ValueError:
-        return None
+    return str(uuid.UUID(text)) if is_uuid(text) else None
 
 
 def _key(key: Any) -> tuple[str, str]:

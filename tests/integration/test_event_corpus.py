@@ -76,7 +76,7 @@ def malformed() -> tuple[dict[str, bytes], dict[str, str]]:
             "schema-invalid",
         ),
         "no-run-id": (json.dumps(run_event(str(uuid.uuid4())) | {"run": {}}).encode(), "missing-run-id"),
-        "numeric-run-id": (json.dumps(run_event(str(uuid.uuid4())) | {"run": {"runId": 7}}).encode(), "bad-run-id"),
+        "list-run-id": (json.dumps(run_event(str(uuid.uuid4())) | {"run": {"runId": [7]}}).encode(), "bad-run-id"),
         "bad-time": (
             json.dumps(run_event(str(uuid.uuid4())) | {"eventTime": "yesterday at noon"}).encode(),
             "bad-event-time",

@@ -10,12 +10,14 @@ answered 400 over HTTP.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
 import httpx
 import neo4j
 
+from lineage.naming import normalize
 from lineage.settings import Settings
 from lineage_stack.processes import free_port
 from producers.topics import ensure_topics
@@ -72,6 +74,10 @@ def test_every_shape_lands_through_both_doors_and_the_broken_ones_are_refused(
     assert {key: letter["reason"] for key, letter in letters.items()} == {
         f"kafka/{case.name}": case.refused for case in REFUSED
     }
+    # The processor said what it took leniently: the first event of each kind, with its offset.
+    (log,) = [p.read_text() for p in log_dir.glob("process-*.log")]
+    logged = set(re.findall(r"accepted leniently kind=([a-z-]+) topic=\S+ partition=\d+ offset=\d+", log))
+    assert logged == set().union(*(case.leniencies for case in ACCEPTED)) | {"no-schema-url", "naive-event-time"}
 
 
 def _healthy(http: httpx.Client) -> bool:
@@ -88,11 +94,12 @@ def _differences(
     out = []
     for (door, name), event in sent.items():
         want = expected(cases[name], event)
-        out += [f"{door}/{name}: {problem}" for problem in _check(driver, event, want)]
+        own_datasets = any(case.name == name for case in ACCEPTED)
+        out += [f"{door}/{name}: {problem}" for problem in _check(driver, event, want, own_datasets)]
     return out
 
 
-def _check(driver: neo4j.Driver, event: dict[str, Any], want: Any) -> list[str]:
+def _check(driver: neo4j.Driver, event: dict[str, Any], want: Any, own_datasets: bool) -> list[str]:
     if want.dataset is not None:
         (ns, name) = want.dataset
         found = driver.execute_query("MATCH (d:Dataset {namespace: $ns, name: $name}) RETURN d", ns=ns, name=name)
@@ -134,7 +141,25 @@ def _check(driver: neo4j.Driver, event: dict[str, Any], want: Any) -> list[str]:
         problems.append(f"parents {row['parents']}, not {want.parent_run_id}")
     problems += _edges(row["reads"], want.reads, "READ") + _edges(row["writes"], want.writes, "WROTE")
     problems += _facets(run, event["run"].get("facets"), "run")
-    return problems + _facets(job, event["job"].get("facets"), "job")
+    problems += _facets(job, event["job"].get("facets"), "job")
+    if own_datasets:
+        problems += _dataset_facets(driver, event)
+    return problems
+
+
+def _dataset_facets(driver: neo4j.Driver, event: dict[str, Any]) -> list[str]:
+    """Each dataset's facets as sent (for the corpus's cases, whose datasets no other case writes)."""
+    problems = []
+    for listed in (event.get("inputs") or [], event.get("outputs") or []):
+        for ds in listed:
+            if not ds.get("facets"):
+                continue
+            key = normalize(ds["namespace"], ds["name"])
+            found = driver.execute_query(
+                "MATCH (d:Dataset {namespace: $ns, name: $name}) RETURN d", ns=key.namespace, name=key.name
+            ).records
+            problems += _facets(found[0]["d"], ds["facets"], f"dataset {key}") if found else [f"no Dataset {key}"]
+    return problems
 
 
 def _edges(found: list[list[str]], want: list[tuple[str, str]], kind: str) -> list[str]:

@@ -12,6 +12,7 @@ import pytest
 
 from lineage.events import DatasetEvent, InvalidEvent, JobEvent, RunEvent, decode, decode_event, decode_run_event
 from lineage.keys import DatasetKey, JobKey
+from tests.corpus import DELETE, changed
 from tests.unit.factories import OPENLINEAGE, REAL_EVENTS, load_json, real_event_files, run_event_dict
 
 
@@ -105,20 +106,10 @@ def test_not_json(raw: bytes | str) -> None:
 
 
 def _broken(**changes: Any) -> dict[str, Any]:
-    event = run_event_dict("START")
-    for path, value in changes.items():
-        *parents, leaf = path.split("__")
-        target = event
-        for p in parents:
-            target = target[p]
-        if value is _DELETE:
-            del target[leaf]
-        else:
-            target[leaf] = value
-    return event
+    return changed(run_event_dict("START"), **changes)
 
 
-_DELETE = object()
+_DELETE = DELETE
 
 
 @pytest.mark.parametrize(
@@ -126,7 +117,7 @@ _DELETE = object()
     [
         pytest.param(_broken(run__runId=_DELETE), "missing-run-id", "run.runId", id="missing-run-id"),
         pytest.param(_broken(run__runId=""), "missing-run-id", "run.runId", id="empty-run-id"),
-        pytest.param(_broken(run__runId=7), "bad-run-id", "run.runId", id="numeric-run-id"),
+        pytest.param(_broken(run__runId=[7]), "bad-run-id", "run.runId", id="list-run-id"),
         pytest.param(_broken(run__runId="{{ any(result) }}"), "unresolved-placeholder", "run.runId", id="template"),
         pytest.param(_broken(eventTime=_DELETE), "bad-event-time", "eventTime", id="missing-event-time"),
         pytest.param(_broken(eventTime="yesterday"), "bad-event-time", "eventTime", id="bad-event-time"),
@@ -180,16 +171,49 @@ def test_a_run_id_of_text_is_keyed_as_marquez_keys_it() -> None:
     assert decoded.leniencies == {"non-uuid-run-id"}
 
 
-def test_a_uuid_in_another_spelling_is_that_uuid() -> None:
+def test_a_uuid_in_the_specs_spelling_is_that_uuid_and_other_spellings_are_text() -> None:
+    upper = decode(json.dumps(run_event_dict(run_id="0D4B7A4E-7E3C-4B7A-9D7E-1F0A2B3C4D5E")))
+    assert isinstance(upper.event, RunEvent)
+    assert upper.event.run.key == UUID("0d4b7a4e-7e3c-4b7a-9d7e-1f0a2b3c4d5e")
+    assert upper.event.run.sent_id is None and upper.leniencies == set()
+    # Braces, no hyphens, spaces: text to Java's UUID.fromString, so Marquez derives a UUID from
+    # them; so does this, and keeps what was sent.
     for spelling in (
         "0D4B7A4E7E3C4B7A9D7E1F0A2B3C4D5E",
         "{0d4b7a4e-7e3c-4b7a-9d7e-1f0a2b3c4d5e}",
-        " 0d4b7a4e-7e3c-4b7a-9d7e-1f0a2b3c4d5e\n",
+        " 0d4b7a4e-7e3c-4b7a-9d7e-1f0a2b3c4d5e",
     ):
         decoded = decode(json.dumps(run_event_dict(run_id=spelling)))
         assert isinstance(decoded.event, RunEvent)
-        assert decoded.event.run.key == UUID("0d4b7a4e-7e3c-4b7a-9d7e-1f0a2b3c4d5e")
-        assert decoded.event.run.sent_id is None and decoded.leniencies == set()
+        assert decoded.event.run.key != UUID("0d4b7a4e-7e3c-4b7a-9d7e-1f0a2b3c4d5e")
+        assert decoded.event.run.sent_id == spelling and decoded.leniencies == {"non-uuid-run-id"}
+
+
+def test_numbers_and_booleans_where_text_belongs_are_read_as_their_text() -> None:
+    event = run_event_dict() | {"producer": 3}
+    event["run"]["runId"] = 20240601
+    event["job"]["name"] = True
+    decoded = decode(json.dumps(event))
+    assert isinstance(decoded.event, RunEvent)
+    assert (decoded.event.run.runId, decoded.event.job.name, decoded.event.producer) == ("20240601", "true", "3")
+    assert decoded.leniencies == {"scalar-as-text", "non-uuid-run-id"}
+
+
+def test_event_times_that_are_no_iso_timestamps_or_out_of_range_are_refused() -> None:
+    for time in ("1717200000", "0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00"):
+        with pytest.raises(InvalidEvent) as info:
+            decode(json.dumps(run_event_dict(time=time)))
+        assert info.value.reason == "bad-event-time", time
+
+
+def test_blank_names_are_refused() -> None:
+    for changes, reason in (({"job__name": "  "}, "missing-job"), ({"job__namespace": "\t"}, "missing-job")):
+        with pytest.raises(InvalidEvent) as info:
+            decode(json.dumps(_broken(**changes)))
+        assert info.value.reason == reason
+    with pytest.raises(InvalidEvent) as info:
+        decode(json.dumps(run_event_dict(outputs=[{"namespace": " ", "name": "t"}])))
+    assert info.value.reason == "schema-invalid"
 
 
 def test_a_job_with_an_event_type_and_no_run_is_a_job_event() -> None:

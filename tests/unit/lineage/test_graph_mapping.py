@@ -530,3 +530,9 @@ def test_facets_keep_their_characters_unescaped() -> None:
     text = job.versioned["facet_ownership"].value
     assert text is not None and "Jürgen Øster, データ" in text
     assert json.loads(text) == owners
+
+
+def test_a_run_named_as_its_own_parent_gets_no_child_of_edge() -> None:
+    mutations = _with_parent({"run": {"runId": RUN_ID}, "job": {"namespace": "ns", "name": "dag"}})
+    assert edges(mutations, "CHILD_OF") == set()
+    assert edges(mutations, "PART_OF") == {(("Job", "ns", "child"), ("Job", "ns", "dag"))}

@@ -154,6 +154,8 @@ def test_run_ids_of_text_get_marquezs_uuid_and_uuids_stay_themselves() -> None:
     # Java's UUID.nameUUIDFromBytes("unique-run-id".getBytes(UTF_8)), which Marquez uses.
     assert run_key("unique-run-id") == UUID("2b38ee04-5f4e-3a1a-8c4a-05999e9e51eb")
     assert run_key("unique-run-id").version == 3
-    assert run_key(" 0D4B7A4E-7E3C-4B7A-9D7E-1F0A2B3C4D5E ") == UUID("0d4b7a4e-7e3c-4b7a-9d7e-1f0a2b3c4d5e")
+    assert run_key("0D4B7A4E-7E3C-4B7A-9D7E-1F0A2B3C4D5E") == UUID("0d4b7a4e-7e3c-4b7a-9d7e-1f0a2b3c4d5e")
+    assert run_key(" 0d4b7a4e-7e3c-4b7a-9d7e-1f0a2b3c4d5e").version == 3  # text to Marquez too
     assert run_key("run 1") != run_key("run 2")
-    assert is_uuid("0d4b7a4e7e3c4b7a9d7e1f0a2b3c4d5e") and not is_uuid("scheduled__2024-01-01")
+    assert is_uuid("0d4b7a4e-7e3c-4b7a-9d7e-1f0a2b3c4d5e") and not is_uuid("scheduled__2024-01-01")
+    assert not is_uuid("0d4b7a4e7e3c4b7a9d7e1f0a2b3c4d5e")

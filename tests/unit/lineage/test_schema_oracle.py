@@ -113,6 +113,14 @@ def explain(where: str, error: ValidationError) -> set[str]:
         return {"null-field"}
     if error.validator == "type" and len(path) >= 2 and path[-2] in ("facets", "inputFacets", "outputFacets"):
         return {"facet-not-an-object"}
+    if error.validator == "type" and len(path) == 1 and where != "core":  # a facet schema's {name: facet}
+        return {"facet-not-an-object"}
+    if error.validator == "type" and path[-1:] in (["_producer"], ["_schemaURL"]):
+        return {"malformed-facet"}
+    if error.validator == "type" and path[-1:] == ["runId"]:  # a number's text is no UUID either
+        return {"scalar-as-text", "non-uuid-run-id"}
+    if error.validator == "type" and path[-1:] in (["name"], ["namespace"], ["producer"], ["eventType"]):
+        return {"scalar-as-text"}
     if where != "core":
         return {"malformed-facet"}
     return {f"unexplained: {where} {path}: {error.message}"}
@@ -135,7 +143,10 @@ def _validator(schema: dict[str, Any]) -> Draft202012Validator:
 
 
 def _facet_maps(event: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
-    maps = [("run", (event.get("run") or {}).get("facets")), ("job", (event.get("job") or {}).get("facets"))]
+    def facets_of(part: Any) -> Any:
+        return part.get("facets") if isinstance(part, dict) else None
+
+    maps = [("run", facets_of(event.get("run"))), ("job", facets_of(event.get("job")))]
     if isinstance(event.get("dataset"), dict):
         maps.append(("dataset", event["dataset"].get("facets")))
     for ds in event.get("inputs") or []:
@@ -214,7 +225,8 @@ def test_what_the_model_refuses_the_schema_refuses_too(case: Any) -> None:
     with pytest.raises(InvalidEvent) as info:
         decode(json.dumps(case.event))
     assert info.value.reason == case.refused
-    assert list(schema_errors(case.event)), f"the schema accepts {case.name}"
+    # Where the model is stricter than the schema, on purpose (blank names, unrepresentable times).
+    assert bool(list(schema_errors(case.event))) is not case.stricter, case.name
 
 
 def _facet_examples() -> list[Any]:

@@ -95,7 +95,7 @@ async def _test_route_rekeys_valid_events_by_run_id_and_dead_letters_the_rest(pr
     async with processor.route.test_context() as agent:
         await agent.put(raw("START", "2026-11-20T10:00:00Z"), key=b"run:ns/job")
         await agent.put(b"{oops", key=b"k1")
-        await agent.put(json.dumps(EVENT | {"run": {"runId": 12345}}).encode(), key=b"k2")
+        await agent.put(json.dumps(EVENT | {"run": {"runId": [12345]}}).encode(), key=b"k2")
         await agent.put(raw("COMPLETE", "2026-11-20T10:05:00Z"), key=None)
         # A run id of text is keyed by the UUID derived from it (lineage.naming.run_key).
         await agent.put(json.dumps(EVENT | {"run": {"runId": "not-a-uuid"}}).encode(), key=b"k3")
