@@ -28,7 +28,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
 import pydantic_core
@@ -40,9 +40,7 @@ from pydantic import (
     ValidationError,
     ValidationInfo,
     field_validator,
-    model_validator,
 )
-from pydantic_core import PydanticCustomError
 
 from lineage.facets import (
     DATASET_FACETS,
@@ -70,56 +68,24 @@ def _facets_validator(known: dict[str, Any]) -> Any:
     return classmethod(check)
 
 
-def _list_or_empty(cls: type, value: Any, info: ValidationInfo) -> Any:
-    if value is None:
-        lenient(info, "null-field")
-        return []
-    return value
-
-
-_NULL_IS_EMPTY: Any = classmethod(_list_or_empty)
-
-
-def _scalar_as_text(cls: type, value: Any, info: ValidationInfo) -> Any:
-    """A number or a boolean where the spec has text is read as its JSON text (Marquez's reader
-    does the same), and counted."""
+def _as_text(value: Any) -> str | None:
     if isinstance(value, bool):
-        lenient(info, "scalar-as-text")
         return "true" if value else "false"
     if isinstance(value, int | float):
-        lenient(info, "scalar-as-text")
         return str(value)
-    return value
+    return None
 
 
-_AS_TEXT: Any = classmethod(_scalar_as_text)
-
-
-def _not_blank(cls: type, value: str) -> str:
-    if not value.strip():
-        raise PydanticCustomError("blank", "must not be empty or blank")
-    return value
-
-
-_NOT_BLANK: Any = classmethod(_not_blank)
+# A name with something in it that is not white space (checked by pydantic's own regex engine).
+NAME = Annotated[StrictStr, Field(pattern=r"\S")]
 
 
 class Run(_Model):
     # As sent: the run's identity is ``key``, a UUID (lineage.naming.run_key).
-    runId: StrictStr
+    runId: NAME
     facets: Facets = Field(default_factory=dict)
 
     _check = field_validator("facets", mode="before")(_facets_validator(RUN_FACETS))
-    _text = field_validator("runId", mode="before")(_AS_TEXT)
-
-    @field_validator("runId")
-    @classmethod
-    def _usable(cls, value: str, info: ValidationInfo) -> str:
-        if not value.strip():
-            raise PydanticCustomError("empty_run_id", "runId is empty")
-        if not is_uuid(value):
-            lenient(info, "non-uuid-run-id")
-        return value
 
     @property
     def key(self) -> UUID:
@@ -133,13 +99,11 @@ class Run(_Model):
 
 
 class Job(_Model):
-    namespace: StrictStr
-    name: StrictStr
+    namespace: NAME
+    name: NAME
     facets: Facets = Field(default_factory=dict)
 
     _check = field_validator("facets", mode="before")(_facets_validator(JOB_FACETS))
-    _text = field_validator("namespace", "name", mode="before")(_AS_TEXT)
-    _blank = field_validator("namespace", "name")(_NOT_BLANK)
 
     @property
     def key(self) -> JobKey:
@@ -147,13 +111,11 @@ class Job(_Model):
 
 
 class Dataset(_Model):
-    namespace: StrictStr
-    name: StrictStr
+    namespace: NAME
+    name: NAME
     facets: Facets = Field(default_factory=dict)
 
     _check = field_validator("facets", mode="before")(_facets_validator(DATASET_FACETS))
-    _text = field_validator("namespace", "name", mode="before")(_AS_TEXT)
-    _blank = field_validator("namespace", "name")(_NOT_BLANK)
 
     @property
     def key(self) -> DatasetKey:
@@ -183,21 +145,6 @@ class _Event(_Model):
     eventTime: datetime
     producer: StrictStr
     schemaURL: str | None = None
-
-    _producer_text = field_validator("producer", mode="before")(_AS_TEXT)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _schema_url(cls, data: Any, info: ValidationInfo) -> Any:
-        if isinstance(data, dict):
-            url = data.get("schemaURL")
-            if url is None:
-                lenient(info, "no-schema-url")
-            elif isinstance(url, str):
-                version = _SPEC_VERSION.search(url)
-                if version is not None and version[1] not in SPEC_VERSIONS:
-                    lenient(info, "unknown-spec-version")
-        return data
 
     @field_validator("eventTime", mode="before")
     @classmethod
@@ -232,26 +179,6 @@ class RunEvent(_Event):
     inputs: list[InputDataset] = Field(default_factory=list)
     outputs: list[OutputDataset] = Field(default_factory=list)
 
-    _lists = field_validator("inputs", "outputs", mode="before")(_NULL_IS_EMPTY)
-
-    @field_validator("eventType", mode="before")
-    @classmethod
-    def _event_type(cls, value: Any, info: ValidationInfo) -> Any:
-        value = _scalar_as_text(cls, value, info)
-        if not isinstance(value, str):
-            return value  # None, or refused as not text
-        spelled = value.strip().upper()
-        if spelled in EVENT_TYPES:
-            if spelled != value:
-                lenient(info, "nonstandard-event-type")
-            return spelled
-        if spelled in EVENT_TYPE_SPELLINGS:
-            lenient(info, "nonstandard-event-type")
-            return EVENT_TYPE_SPELLINGS[spelled]
-        # Marquez reads an unknown type as RUNNING; OTHER changes the run's state in no way.
-        lenient(info, "unknown-event-type")
-        return "OTHER"
-
 
 class DatasetEvent(_Event):
     """Static metadata about one dataset, outside any run."""
@@ -265,8 +192,6 @@ class JobEvent(_Event):
     job: Job
     inputs: list[InputDataset] = Field(default_factory=list)
     outputs: list[OutputDataset] = Field(default_factory=list)
-
-    _lists = field_validator("inputs", "outputs", mode="before")(_NULL_IS_EMPTY)
 
 
 AnyEvent = RunEvent | DatasetEvent | JobEvent
@@ -358,11 +283,96 @@ def decode(raw: bytes | str, max_bytes: int | None = None) -> Decoded:
             raise InvalidEvent("unresolved-placeholder", f"{field or '(event)'} is the template matcher {matcher!r}")
     leniencies: set[str] = set()
     model = _kind(obj, leniencies)
+    _prepare(obj, model, leniencies)
     try:
         event = model.model_validate(obj, context=leniencies)
     except ValidationError as exc:
-        raise _invalid(exc, model) from exc
+        # Rare, so not paid for by every event: numbers or booleans where text belongs, read as
+        # their text (then validated again, which counts the facets' leniencies afresh).
+        if not _scalars_as_text(obj, exc):
+            raise _invalid(exc, model) from exc
+        leniencies = {kind for kind in leniencies if kind in _EVENT_LEVEL} | {"scalar-as-text"}
+        try:
+            event = model.model_validate(obj, context=leniencies)
+        except ValidationError as again:
+            raise _invalid(again, model) from again
+    if isinstance(event, RunEvent) and not is_uuid(event.run.runId):
+        leniencies.add("non-uuid-run-id")
     return Decoded(event, frozenset(leniencies))
+
+
+# The leniencies ``_kind`` and ``_prepare`` note, before pydantic validates.
+_EVENT_LEVEL = frozenset(
+    {
+        "job-event-with-event-type",
+        "no-schema-url",
+        "unknown-spec-version",
+        "null-field",
+        "nonstandard-event-type",
+        "unknown-event-type",
+    }
+)
+
+
+def _prepare(obj: dict[str, Any], model: type[AnyEvent], leniencies: set[str]) -> None:
+    """The event-level leniencies, noted and applied to the parsed object in place (plain dict
+    work here costs less than validators pydantic would call for every event)."""
+    url = obj.get("schemaURL")
+    if url is None:
+        leniencies.add("no-schema-url")
+    elif isinstance(url, str):
+        version = _SPEC_VERSION.search(url)
+        if version is not None and version[1] not in SPEC_VERSIONS:
+            leniencies.add("unknown-spec-version")
+    if model is not DatasetEvent:
+        for listed in ("inputs", "outputs"):
+            if listed in obj and obj[listed] is None:
+                obj[listed] = []
+                leniencies.add("null-field")
+    if model is RunEvent and obj.get("eventType") is not None:
+        obj["eventType"] = _event_type(obj["eventType"], leniencies)
+
+
+def _event_type(value: Any, leniencies: set[str]) -> Any:
+    """The spec's eventType for what was sent: upper case, a run state's spelling read as its
+    event's, anything else as OTHER (Marquez reads it as RUNNING; OTHER changes no run's state)."""
+    text = _as_text(value)
+    if text is not None:
+        leniencies.add("scalar-as-text")
+        value = text
+    if not isinstance(value, str):
+        return value  # refused as not text
+    spelled = value.strip().upper()
+    if spelled in EVENT_TYPES:
+        if spelled != value:
+            leniencies.add("nonstandard-event-type")
+        return spelled
+    if spelled in EVENT_TYPE_SPELLINGS:
+        leniencies.add("nonstandard-event-type")
+        return EVENT_TYPE_SPELLINGS[spelled]
+    leniencies.add("unknown-event-type")
+    return "OTHER"
+
+
+# Where a number or boolean is read as text: the ids, names and producer the graph is keyed by.
+_TEXT_FIELDS = frozenset({"runId", "namespace", "name", "producer"})
+
+
+def _scalars_as_text(obj: dict[str, Any], exc: ValidationError) -> bool:
+    """Put the text of each number or boolean that ``exc`` refused as no string, at an id, a
+    name or the producer, in its place in ``obj``; whether there was any."""
+    changed = False
+    for err in exc.errors():
+        loc = err["loc"]
+        text = _as_text(err.get("input"))
+        if err["type"] != "string_type" or text is None or not loc or loc[-1] not in _TEXT_FIELDS:
+            continue
+        parent: Any = obj
+        for part in loc[:-1]:
+            parent = parent[part]
+        parent[loc[-1]] = text
+        changed = True
+    return changed
 
 
 def decode_event(raw: bytes | str, max_bytes: int | None = None) -> AnyEvent:
@@ -403,7 +413,12 @@ def decode_run_event(raw: bytes | str) -> RunEvent:
 
 def _invalid(exc: ValidationError, model: type[AnyEvent]) -> InvalidEvent:
     errors = [
-        {"loc": ".".join(str(p) for p in err["loc"]) or "(event)", "msg": err["msg"].removeprefix("Value error, ")}
+        {
+            "loc": ".".join(str(p) for p in err["loc"]) or "(event)",
+            "msg": "must not be empty or blank"
+            if err["type"] == "string_pattern_mismatch"
+            else err["msg"].removeprefix("Value error, "),
+        }
         for err in exc.errors()
     ]
     reason = _reason(exc.errors(), model)
@@ -418,7 +433,7 @@ def _reason(errors: list[Any], model: type[AnyEvent]) -> str:
     locs = [(tuple(err["loc"]), err["type"]) for err in errors]
     if model is RunEvent:
         for loc, kind in locs:
-            if loc in (("run",), ("run", "runId")) and kind in ("missing", "none_required", "empty_run_id"):
+            if loc in (("run",), ("run", "runId")) and kind in ("missing", "none_required", "string_pattern_mismatch"):
                 return "missing-run-id"
             if loc == ("run",) and kind == "model_type":
                 return "missing-run-id" if _is_null(errors, loc) else "schema-invalid"

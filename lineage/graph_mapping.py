@@ -280,7 +280,7 @@ def _parent_mutations(run_ref: NodeRef, job_ref: NodeRef, parent: Any) -> Mutati
     parent_job = _as_dict(parent.get("job"))
     job_ns, job_name = _as_str(parent_job.get("namespace")), _as_str(parent_job.get("name"))
     out: Mutations = []
-    if parent_run and ref("Run", runId=parent_run) != run_ref:  # a run is not its own parent
+    if parent_run and parent_run != run_ref.key["runId"]:  # a run is not its own parent
         parent_ref = ref("Run", runId=parent_run)
         out += [NodeUpsert(node=parent_ref), EdgeUpsert(type="CHILD_OF", start=run_ref, end=parent_ref)]
     if job_ns and job_name:

@@ -121,7 +121,7 @@ def is_uuid(run_id: str) -> bool:
     """Whether ``run_id`` is a UUID in the spec's spelling (hex digits in groups of 8-4-4-4-12,
     either case), which ``run_key`` keeps as it is. Other spellings (braces, no hyphens, spaces)
     are text to Marquez, and here too."""
-    return _CANONICAL_UUID.fullmatch(run_id) is not None
+    return len(run_id) == 36 and _CANONICAL_UUID.fullmatch(run_id) is not None
 
 
 def _authority(scheme: str, authority: str) -> str:
