@@ -29,8 +29,9 @@ class LeniencyLog:
         for kind in kinds:
             if kind not in self.totals:
                 logger.info(
-                    "accepted leniently kind=%s topic=%s partition=%s offset=%s (the first such event; "
-                    "from now on counted, see lineage.events.LENIENCIES and the README)",
+                    "accepted leniently kind=%s topic=%s partition=%s offset=%s (the first of its kind; the "
+                    "next are counted in a summary at most once a minute; the README's \"Which events\" "
+                    "says what each kind means)",
                     kind,
                     topic,
                     partition,
