@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test unit integration lint bench stack-up stack-down stack-status clean
+.PHONY: help install run test unit integration lint bench faults stack-up stack-down stack-status clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -37,6 +37,9 @@ integration: $(STAMP) ## integration tests only (real Kafka + Neo4j)
 
 bench: $(STAMP) ## the quick benchmark profile (own Kafka + Neo4j; under 10 minutes): bench/results/*.md
 	bench/run quick
+
+faults: $(STAMP) ## the fault-injection suite (own Kafka + Neo4j; kills and restarts parts; about 15 minutes)
+	bench/faults
 
 lint: $(STAMP) ## ruff and mypy
 	$(BIN)/ruff check .

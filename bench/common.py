@@ -152,3 +152,24 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(10)
+
+
+def export(driver: neo4j.Driver) -> dict[str, Any]:
+    """The graph in a canonical form: every node and relationship with its properties, as sorted
+    text (element ids and order do not count), for comparing two graphs."""
+
+    def plain(value: Any) -> Any:
+        return value.iso_format() if hasattr(value, "iso_format") else value
+
+    nodes = driver.execute_query("MATCH (n) RETURN labels(n) AS l, properties(n) AS p").records
+    rels = driver.execute_query(
+        "MATCH (a)-[r]->(b) RETURN type(r) AS t, properties(a) AS a, properties(b) AS b, properties(r) AS p"
+    ).records
+
+    def key(props: dict[str, Any]) -> str:
+        return json.dumps({k: plain(v) for k, v in sorted(props.items())}, sort_keys=True)
+
+    return {
+        "nodes": sorted(f"{r['l']}{key(r['p'])}" for r in nodes),
+        "rels": sorted(f"{r['t']}{key(r['a'])}->{key(r['b'])}{key(r['p'])}" for r in rels),
+    }

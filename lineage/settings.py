@@ -52,6 +52,14 @@ class Settings(BaseModel):
     # before the group gives them to the others. Shorter: faster take-over; longer: fewer
     # needless rebalances on slow networks.
     processor_session_timeout: float = Field(default=30.0, ge=6.0)
+    # A partition with records waiting whose committed offset has not moved for this long makes the
+    # worker exit (status 70) for its supervisor to restart it; a warning comes at half. 0: never.
+    processor_stall_timeout: float = Field(default=120.0, ge=0.0)
+    # Kafka static group membership (group.instance.id): a worker restarted with the same id takes
+    # its partitions back at once instead of after the session timeout. Empty: derived from the
+    # host name and LINEAGE_HOME (processor) or a slot of LINEAGE_HOME (sink); "none": off.
+    processor_instance_id: str = ""
+    sink_instance_id: str = ""
     sink_batch_size: int = Field(default=1000, ge=1)
 
     ingest_host: str = "127.0.0.1"

@@ -20,6 +20,7 @@ from typing import Any
 
 from lineage.settings import Settings, SettingsError
 from lineage_cli import query_commands
+from lineage_cli.instances import with_instances
 from lineage_cli.logs import configure_logging
 from lineage_stack import stack
 from lineage_stack.errors import StackError
@@ -222,7 +223,7 @@ def _dlq(args: argparse.Namespace) -> int:
 def _process(_args: argparse.Namespace) -> int:
     from stream_processor.worker import run_worker
 
-    return _serve(run_worker)
+    return _serve(lambda settings: run_worker(with_instances(settings, processor=True)))
 
 
 def _api(_args: argparse.Namespace) -> int:
@@ -234,7 +235,7 @@ def _api(_args: argparse.Namespace) -> int:
 def _sink(_args: argparse.Namespace) -> int:
     from sinks.consumer import run_sink
 
-    return _serve(run_sink)
+    return _serve(lambda settings: run_sink(with_instances(settings, sink=True)))
 
 
 def _run_all(_args: argparse.Namespace) -> int:

@@ -198,6 +198,10 @@ def create_consumer(settings: Settings) -> Consumer:
         "fetch.max.bytes": 52_428_800,
         "max.partition.fetch.bytes": 16_777_216,
     }
+    instance = settings.sink_instance_id.strip()
+    if instance and instance.lower() != "none":
+        # Static membership (lineage_cli.instances): a restarted sink takes its partitions back at once.
+        config["group.instance.id"] = instance
     return Consumer(config)
 
 

@@ -23,9 +23,11 @@ producer's retries) stops the worker the same way, before the commit (``ExitOnSe
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, NoReturn
@@ -38,8 +40,10 @@ from lineage.mutations import encode_mutation, split_change_sets
 from lineage.processing import Rejected, apply, route
 from lineage.settings import Settings
 from producers.topics import MAX_MESSAGE_BYTES
+from stream_processor import faust_fixes
 from stream_processor.leniency_log import LeniencyLog
 from stream_processor.recently_sent import RecentlySent
+from stream_processor.stall_watch import StallWatch
 
 logger = logging.getLogger(__name__)
 
@@ -56,6 +60,8 @@ EXIT_UNPROCESSED = 70
 # The largest change set sent to the graph topic, and the largest run state kept in the
 # changelog, leaving room in a Kafka message for the key.
 CHANGE_SET_BYTES = STATE_BYTES = MAX_MESSAGE_BYTES - 64 * 1024
+# How often the worker looks for partitions that stopped moving (stall_watch).
+STALL_CHECK_SECONDS = 10.0
 # Mutations remembered per worker so that one shared by many runs is sent once (~100 bytes each).
 RECENTLY_SENT_CAPACITY = 100_000
 
@@ -85,8 +91,10 @@ def exit_unacknowledged(exc: BaseException, event: faust.EventT | None) -> NoRet
     if event is not None:
         msg = event.message
         what = f"cannot store or pass on the event at topic={msg.topic} partition={msg.partition} offset={msg.offset}"
+    elif isinstance(exc, WorkerStuck):
+        what = "a partition stopped moving"
     else:
-        what = "Kafka gave up delivering a record the worker sent"
+        what = "Kafka gave up delivering a record the worker sent, or the consumer skipped records"
     logger.critical(
         "%s (%s: %s); exiting with status %d before it is acknowledged, so that the worker is given it "
         "again when restarted",
@@ -99,6 +107,10 @@ def exit_unacknowledged(exc: BaseException, event: faust.EventT | None) -> NoRet
     logging.shutdown()
     sys.stderr.flush()
     os._exit(EXIT_UNPROCESSED)
+
+
+class WorkerStuck(RuntimeError):
+    """A partition this worker holds has not moved for longer than LINEAGE_PROCESSOR_STALL_TIMEOUT."""
 
 
 class ExitOnSendError(faust.Sensor):
@@ -135,9 +147,12 @@ def create_app(
         producer_max_request_size=MAX_MESSAGE_BYTES,
         broker_commit_interval=1.0,
         broker_session_timeout=settings.processor_session_timeout,
+        # Static membership (lineage_cli.instances): a restarted worker takes its partitions back at once.
+        consumer_group_instance_id=_instance(settings.processor_instance_id),
         broker_heartbeat_interval=min(3.0, settings.processor_session_timeout / 3),
     )
     app.sensors.add(ExitOnSendError(on_fatal))
+    faust_fixes.install(settings.kafka_bootstrap, lambda exc: on_fatal(exc, None))
     raw: dict[str, Any] = {"key_serializer": "raw", "value_serializer": "raw"}
     events = app.topic(settings.events_topic, **raw)
     dlq = app.topic(settings.dlq_topic, **raw)
@@ -194,9 +209,51 @@ def create_app(
 
     recently_sent = RecentlySent(RECENTLY_SENT_CAPACITY)
 
+    stall_watch = StallWatch()
+    warned: set[Any] = set()
+
     @app.on_partitions_revoked.connect
     async def forget_sent(app: faust.App, /, *args: Any, signal: Any, **kwargs: Any) -> None:
         recently_sent.forget()  # see stream_processor.recently_sent
+        stall_watch.forget()
+        warned.clear()
+
+    @app.timer(interval=STALL_CHECK_SECONDS)
+    async def watch_partitions() -> None:
+        """Say when a partition this worker holds stops moving; exit when it stays so (stall_watch)."""
+        timeout = settings.processor_stall_timeout
+        recovery: Any = app.tables.recovery  # type: ignore[attr-defined]  # on Faust's TableManager, not its type
+        if timeout <= 0 or app.rebalancing or not recovery.completed.is_set():
+            return
+        consumer: Any = app.consumer  # Faust's Consumer: its offset bookkeeping is not on ConsumerT
+        tps = [tp for tp in consumer.assignment() if tp.topic in (settings.events_topic, settings.runs_topic)]
+        if not tps:
+            return
+        try:
+            ends = await asyncio.wait_for(consumer.highwaters(*tps), STALL_CHECK_SECONDS)
+        except Exception:  # noqa: BLE001  # Kafka does not answer: nothing to judge by
+            return
+        committed = consumer._committed_offset  # Faust's own bookkeeping: what it will commit from
+        offsets = {tp: (committed.get(tp), ends[tp]) for tp in tps if tp in ends}
+        for stuck in stall_watch.observe(offsets, time.monotonic()):
+            tp: Any = stuck.partition
+            acked = consumer._acked.get(tp) or []
+            detail = (
+                f"topic={tp.topic} partition={tp.partition} committed={stuck.committed} end={stuck.end} "
+                f"lag={stuck.end - (stuck.committed or 0)} read={consumer._read_offset.get(tp)} "
+                f"acked_from={min(acked) if acked else None}"
+            )
+            if stuck.seconds >= timeout:
+                on_fatal(WorkerStuck(f"no progress for {stuck.seconds:.0f} s: {detail}"), None)
+            elif stuck.seconds >= timeout / 2 and tp not in warned:
+                warned.add(tp)
+                logger.warning(
+                    "partition stopped moving for %.0f s with records waiting: %s; the worker exits to be "
+                    "restarted at %.0f s (LINEAGE_PROCESSOR_STALL_TIMEOUT)",
+                    stuck.seconds,
+                    detail,
+                    timeout,
+                )
 
     @app.agent(runs, name="merge")
     async def merge_agent(stream: faust.StreamT) -> None:
@@ -257,6 +314,10 @@ def create_app(
             )
 
     return Processor(app, route_agent, merge_agent, events, dlq, runs, graph, run_table, leniency_log)
+
+
+def _instance(configured: str) -> str | None:
+    return None if configured.strip().lower() in ("", "none") else configured.strip()
 
 
 def all_topics(settings: Settings) -> list[str]:

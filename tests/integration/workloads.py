@@ -18,6 +18,7 @@ from typing import Any
 
 import neo4j
 
+from bench.common import export
 from lineage.events import decode_run_event
 from lineage.merge import MergedRun, merge_event
 from lineage.settings import Settings
@@ -143,24 +144,6 @@ def with_aliases_and_facets(events: list[dict[str, Any]]) -> list[dict[str, Any]
             }
         out.append(event)
     return out
-
-
-def export(driver: neo4j.Driver) -> dict[str, Any]:
-    def plain(value: Any) -> Any:
-        return value.iso_format() if hasattr(value, "iso_format") else value
-
-    nodes = driver.execute_query("MATCH (n) RETURN labels(n) AS l, properties(n) AS p").records
-    rels = driver.execute_query(
-        "MATCH (a)-[r]->(b) RETURN type(r) AS t, properties(a) AS a, properties(b) AS b, properties(r) AS p"
-    ).records
-
-    def key(props: dict[str, Any]) -> str:
-        return json.dumps({k: plain(v) for k, v in sorted(props.items())}, sort_keys=True)
-
-    return {
-        "nodes": sorted(f"{r['l']}{key(r['p'])}" for r in nodes),
-        "rels": sorted(f"{r['t']}{key(r['a'])}->{key(r['b'])}{key(r['p'])}" for r in rels),
-    }
 
 
 def process(settings: Settings, events: list[Any], driver: neo4j.Driver, log_dir: Path) -> dict[str, Any]:

@@ -1,0 +1,165 @@
+"""Workarounds for faults of faust-streaming 0.15.3 that stall or lose events (``install``).
+
+**Stream partitions resumed before their seek.** A worker restarted on a kept RocksDB store
+replays the run-state changelog when the store is behind it (a SIGKILL leaves the store's
+recorded offset behind the changelog records it had sent). To replay, ``Recovery`` starts the
+fetcher; when it is done, ``Recovery.on_recovery_completed`` resumes the stream partitions and
+*then* seeks them to their committed offsets, awaiting a round trip per partition, and finally
+empties the agents' queues (``flow_control.resume()``). The fetcher runs all along: records it
+fetches between the resume and the end of the seek are put in the queues, their offsets recorded
+as read, and then thrown away with the queues. What follows depends on the timing:
+
+- the read offset ended past the committed offset: the records are fetched again from the
+  committed offset and dropped as already read; their offsets are never acknowledged, so the
+  partition's committed offset never moves again (the stall: lag that does not move, nothing
+  logged);
+- the fetch position ended past them: they are never fetched again, the next record looks like
+  a gap, and Faust fills the gap (``_add_gap``) and commits across it (the loss: the events are
+  on the topic, the group's offset is past them, nothing of them was processed).
+
+Seen here in the fault suite (bench/faults.py): the processor-kill case stalled in 2 of 2 runs
+with the log's "Restoring state from changelog topics..." followed by "Seek stream partitions to
+committed offsets."; the stuck partition's committed offset sat below records whose effects were
+in the graph. Upstream: faust-streaming#596 (open) describes the race; #216 / PR #217 fixed the
+same order for workers without tables (``_resume_streams``, whose fetcher is not running yet).
+
+The workaround: while ``on_recovery_completed`` runs, resuming the stream partitions is held back
+until the flow resumes, after the seek and after the queues are emptied, so nothing is fetched
+for them before their position and read offset are the committed offset.
+
+**Gaps are checked.** Faust treats a jump in a partition's offsets as records that are not there
+(transaction markers, compaction) and commits across them. A gap whose records are in fact on
+the topic means they were fetched and dropped: the worker stops (``on_fatal``) before it can
+commit across them, so the restarted worker reads them from the committed offset. A real gap is
+logged, never silent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+import faust
+from confluent_kafka import Consumer as KafkaConsumer
+from confluent_kafka import TopicPartition
+from faust.tables.recovery import Recovery
+from faust.transport.consumer import Consumer
+
+logger = logging.getLogger(__name__)
+
+FAUST_VERSION = "0.15.3"  # the version these workarounds were written against and tested on
+_installed = False
+_ORIGINAL_ON_RECOVERY_COMPLETED = Recovery.on_recovery_completed
+
+
+class DroppedRecords(RuntimeError):
+    """Records on a topic were skipped by the consumer: committing across them would lose them."""
+
+
+def install(bootstrap: str, on_dropped: Callable[[BaseException], None]) -> None:
+    """Patch Faust (once per process). ``on_dropped`` is called (and must not return) when a gap
+    turns out to hide records that are on the topic."""
+    global _installed
+    if faust.__version__ != FAUST_VERSION:
+        raise RuntimeError(
+            f"stream_processor.faust_fixes works around faults of faust-streaming {FAUST_VERSION}; "
+            f"{faust.__version__} is installed. Check whether they are fixed there, then update this module."
+        )
+    if _installed:
+        return
+    _installed = True
+    Recovery.on_recovery_completed = _seek_before_resuming(Recovery.on_recovery_completed)  # type: ignore[method-assign]
+    Consumer._add_gap = _checked_gaps(Consumer._add_gap, bootstrap, on_dropped)  # type: ignore[method-assign]
+
+
+def _seek_before_resuming(original: Any) -> Any:
+    async def on_recovery_completed(self: Recovery, generation_id: int = 0) -> None:
+        consumer = self.app.consumer
+        held: set[Any] = set()
+
+        def hold(tps: Any) -> None:
+            held.update(tps)
+
+        def resume_flow() -> None:
+            # Right after the seek and the emptying of the queues, with no await in between.
+            if held:
+                logger.info("stream partitions resumed after their seek to the committed offsets: %d", len(held))
+                type(consumer).resume_partitions(consumer, set(held))
+                held.clear()
+            type(consumer).resume_flow(consumer)
+
+        # Instance attributes shadow the methods for the length of this call only.
+        consumer.resume_partitions = hold  # type: ignore[method-assign]
+        consumer.resume_flow = resume_flow  # type: ignore[method-assign]
+        try:
+            await original(self, generation_id)
+        finally:
+            del consumer.resume_partitions
+            del consumer.resume_flow
+        if held:  # the call ended before the flow resumed (another rebalance): Faust starts over
+            logger.info("recovery ended before resuming %d stream partitions; a new rebalance resumes them", len(held))
+
+    return on_recovery_completed
+
+
+def _checked_gaps(original: Any, bootstrap: str, on_dropped: Callable[[BaseException], None]) -> Any:
+    async def _add_gap(self: Consumer, tp: Any, offset_from: int, offset_to: int) -> None:
+        # Faust calls this with offset_from = last read + 1 and offset_to = the record just fetched.
+        try:
+            found = await asyncio.get_running_loop().run_in_executor(
+                None, _records_between, bootstrap, tp.topic, tp.partition, offset_from, offset_to
+            )
+        except DroppedRecords as exc:
+            on_dropped(exc)
+            return
+        if found:
+            on_dropped(
+                DroppedRecords(
+                    f"{tp.topic}[{tp.partition}]: the consumer skipped from offset {offset_from - 1} to {offset_to}, "
+                    f"but {len(found)} record(s) in between are on the topic (the first at offset {found[0]}); "
+                    "committing across them would lose them"
+                )
+            )
+            return
+        logger.warning(
+            "gap topic=%s partition=%s offsets=%d..%d: no records there (transaction markers or compaction); "
+            "committing across it",
+            tp.topic,
+            tp.partition,
+            offset_from,
+            offset_to - 1,
+        )
+        await original(self, tp, offset_from, offset_to)
+
+    return _add_gap
+
+
+def _records_between(
+    bootstrap: str, topic: str, partition: int, start: int, end: int, timeout: float = 10.0
+) -> list[int]:
+    """Offsets of the records of ``topic[partition]`` in [start, end), read with a consumer of its
+    own (transaction markers and compacted records are not returned). Raises DroppedRecords when
+    it cannot read as far as ``end`` (the record after the gap): nothing then says the gap is real."""
+    consumer = KafkaConsumer(
+        {"bootstrap.servers": bootstrap, "group.id": "lineage-gap-check", "enable.auto.commit": False}
+    )
+    found: list[int] = []
+    try:
+        consumer.assign([TopicPartition(topic, partition, start)])
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            msg = consumer.poll(0.5)
+            if msg is None or msg.error() is not None:
+                continue
+            offset = msg.offset() or 0
+            if offset >= end:
+                return found
+            found.append(offset)
+    finally:
+        consumer.close()
+    raise DroppedRecords(
+        f"{topic}[{partition}]: could not read offsets {start}..{end} within {timeout:.0f} s to check a gap"
+    )

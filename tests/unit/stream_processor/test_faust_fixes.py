@@ -1,0 +1,88 @@
+"""The workarounds for faust-streaming's recovery race, on Faust's own code with fake parts.
+
+``Recovery.on_recovery_completed`` (Faust's, patched by stream_processor.faust_fixes) is run with
+a fake consumer that records what is done to it. Unpatched, Faust resumes the stream partitions
+and then awaits their seek, so that a running fetcher hands the agents records from before the
+seek, which the following ``flow_control.resume()`` throws away (faust-streaming#596).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+from unittest.mock import AsyncMock, MagicMock
+
+import pytest
+from faust.tables.recovery import Recovery
+from faust.types import TP
+
+from stream_processor import faust_fixes
+
+STREAM, CHANGELOG = TP("lineage.runs", 1), TP("group-runs-changelog", 1)
+
+
+class FakeConsumer:
+    def __init__(self, calls: list[str]) -> None:
+        self.calls = calls
+        self.active: set[TP] = set()
+
+    def assignment(self) -> set[TP]:
+        return {STREAM, CHANGELOG}
+
+    def resume_partitions(self, tps: Any) -> None:
+        self.calls.append(f"resume_partitions {sorted(t.topic for t in tps)}")
+        self.active |= set(tps)
+
+    async def perform_seek(self) -> None:
+        self.calls.append("seek starts")
+        # While the seek awaits the broker, a running fetcher fetches for every active partition.
+        await asyncio.sleep(0)
+        self.calls.append(f"fetcher could fetch {sorted(t.topic for t in self.active)}")
+        self.calls.append("seek done")
+
+    def resume_flow(self) -> None:
+        self.calls.append("resume_flow")
+
+
+def recovery(calls: list[str]) -> Any:
+    self = MagicMock()
+    consumer = FakeConsumer(calls)
+    self.app.consumer = consumer
+    self.app.consumer_generation_id = 0
+    self.app.on_rebalance_complete.send = AsyncMock()
+    self.app._fetcher.maybe_start = AsyncMock()
+    self.app.flow_control.resume = lambda: calls.append("queues emptied")
+    self.tables.values.return_value = []
+    self._is_changelog_tp = lambda tp: tp == CHANGELOG
+
+    async def wait(coro: Any, timeout: float | None = None) -> Any:
+        return await coro
+
+    self._wait = wait
+    return self
+
+
+def run(method: Any) -> list[str]:
+    calls: list[str] = []
+    asyncio.run(method(recovery(calls), 0))
+    return calls
+
+
+def test_unpatched_faust_resumes_stream_partitions_before_their_seek() -> None:
+    original = faust_fixes._ORIGINAL_ON_RECOVERY_COMPLETED
+    calls = run(original)
+    assert calls.index("resume_partitions ['lineage.runs']") < calls.index("seek done")
+    assert "fetcher could fetch ['lineage.runs']" in calls  # records from before the seek
+
+
+def test_patched_stream_partitions_are_resumed_after_the_seek_and_the_emptying_of_the_queues() -> None:
+    faust_fixes.install("127.0.0.1:9", lambda exc: pytest.fail(str(exc)))
+    calls = run(Recovery.on_recovery_completed)
+    assert calls == [
+        "seek starts",
+        "fetcher could fetch []",  # nothing for the stream partitions while their seek runs
+        "seek done",
+        "queues emptied",
+        "resume_partitions ['lineage.runs']",
+        "resume_flow",
+    ]
