@@ -107,6 +107,20 @@ def progress(bootstrap: str, group: str, topics: list[str]) -> tuple[int, int]:
         consumer.close()
 
 
+def partition_progress(bootstrap: str, group: str, topics: list[str]) -> dict[tuple[str, int], tuple[int, int]]:
+    """(topic, partition) -> (offset the group committed, or 0; end offset)."""
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": group, "enable.auto.commit": False})
+    try:
+        parts = [TopicPartition(t, p) for t in topics for p in range(PARTITIONS)]
+        out = {}
+        for tp in consumer.committed(parts, timeout=10):
+            end = consumer.get_watermark_offsets(tp, timeout=10)[1]
+            out[(tp.topic, tp.partition)] = (max(tp.offset, 0), end)
+        return out
+    finally:
+        consumer.close()
+
+
 def peak_rss_mib(pid: int, field: str = "VmHWM") -> float | None:
     """The process's peak resident memory so far (VmHWM; VmRSS: now), in MiB."""
     try:

@@ -34,7 +34,9 @@ logger = logging.getLogger(__name__)
 # messages or when this has passed. Under load batches fill from what arrived during the last
 # write; at a trickle a change waits at most this long before it is written.
 BATCH_WAIT_SECONDS = 0.05
-MAX_BACKOFF_SECONDS = 30.0
+# Retries of a write Neo4j could not take double their wait up to this: an outage costs one
+# cheap connection attempt per few seconds, and the sink writes within seconds of Neo4j's return.
+MAX_BACKOFF_SECONDS = 5.0
 
 
 class LetterBox(Protocol):

@@ -144,7 +144,13 @@ def _records_between(
     own (transaction markers and compacted records are not returned). Raises DroppedRecords when
     it cannot read as far as ``end`` (the record after the gap): nothing then says the gap is real."""
     consumer = KafkaConsumer(
-        {"bootstrap.servers": bootstrap, "group.id": "lineage-gap-check", "enable.auto.commit": False}
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": "lineage-gap-check",
+            "enable.auto.commit": False,
+            # A start that retention deleted begins at the first record kept: then the gap is real.
+            "auto.offset.reset": "earliest",
+        }
     )
     found: list[int] = []
     try:

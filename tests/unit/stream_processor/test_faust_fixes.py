@@ -86,3 +86,25 @@ def test_patched_stream_partitions_are_resumed_after_the_seek_and_the_emptying_o
         "resume_partitions ['lineage.runs']",
         "resume_flow",
     ]
+
+
+def test_a_gap_whose_records_are_on_the_topic_stops_the_worker_and_a_real_one_is_committed_across(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    dropped: list[BaseException] = []
+    filled: list[tuple[int, int]] = []
+
+    async def original(self: Any, tp: TP, offset_from: int, offset_to: int) -> None:
+        filled.append((offset_from, offset_to))
+
+    checked = faust_fixes._checked_gaps(original, "127.0.0.1:9", dropped.append)
+    on_topic = {178: [178, 179], 300: []}  # where each gap starts -> the records there
+    monkeypatch.setattr(faust_fixes, "_records_between", lambda b, t, p, start, end: on_topic[start])
+
+    asyncio.run(checked(None, STREAM, 178, 214))
+    assert filled == [] and len(dropped) == 1
+    assert "from offset 177 to 214, but 2 record(s) in between are on the topic (the first at offset 178)" in str(
+        dropped[0]
+    )
+    asyncio.run(checked(None, STREAM, 300, 310))  # transaction markers or compaction
+    assert filled == [(300, 310)] and len(dropped) == 1
