@@ -24,7 +24,7 @@ import neo4j
 
 from bench.common import Pipeline, arguments, dir_bytes, empty_graph, graph_size, peak_rss_mib, progress, report, stop
 from bench.workload import Topology, events
-from lineage_cli.main import component_settings
+from lineage_cli.environment import component_settings
 from producers.publisher import EventPublisher
 
 POLL = 2.0

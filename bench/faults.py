@@ -51,7 +51,7 @@ import neo4j
 from bench.common import Pipeline, arguments, empty_graph, export, partition_progress, progress, report, stop
 from bench.workload import Topology, events
 from lineage.settings import Settings
-from lineage_cli.main import component_settings
+from lineage_cli.environment import component_settings
 from lineage_stack.stack import read_state
 from producers.publisher import EventPublisher
 

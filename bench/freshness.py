@@ -26,7 +26,7 @@ import neo4j
 
 from bench.common import Pipeline, arguments, empty_graph, percentiles, report, stop
 from bench.workload import Topology, events
-from lineage_cli.main import component_settings
+from lineage_cli.environment import component_settings
 from producers.publisher import EventPublisher
 
 POLL = 0.2

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import httpx
 
-from lineage_cli.main import component_settings
+from lineage_cli.environment import component_settings
 from lineage_stack.processes import free_port, wait_until
 
 EVENT = (

@@ -30,7 +30,7 @@ from confluent_kafka import Consumer, TopicPartition
 from bench.common import PARTITIONS, Pipeline, arguments, peak_rss_mib, progress, report, stop
 from bench.workload import Topology, events
 from lineage.mutations import decode_change_set
-from lineage_cli.main import component_settings
+from lineage_cli.environment import component_settings
 from producers.publisher import EventPublisher
 
 

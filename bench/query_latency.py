@@ -24,7 +24,7 @@ from typing import Any
 import neo4j
 
 from bench.common import arguments, empty_graph, graph_size, percentiles, report
-from lineage_cli.main import component_settings
+from lineage_cli.environment import component_settings
 from queries.lineage_queries import downstream, upstream
 from queries.root_cause import root_cause
 from sinks.neo4j_writer import Neo4jGraphWriter

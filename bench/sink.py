@@ -22,7 +22,7 @@ from bench.common import arguments, empty_graph, graph_size, report
 from bench.workload import Topology, events
 from lineage.mutations import AnyMutation
 from lineage.processing import Routed, StoredRun, apply, route
-from lineage_cli.main import component_settings
+from lineage_cli.environment import component_settings
 from sinks.neo4j_writer import Neo4jGraphWriter
 
 

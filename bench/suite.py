@@ -30,7 +30,7 @@ import bench.query_latency
 import bench.sink
 from bench.sink import change_sets_of
 from bench.workload import Topology, events
-from lineage_cli.main import component_settings
+from lineage_cli.environment import component_settings
 from lineage_stack import kafka_server, neo4j_server
 from lineage_stack.errors import StackError
 from lineage_stack.tools import find_java

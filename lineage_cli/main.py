@@ -20,6 +20,7 @@ from typing import Any
 
 from lineage.settings import Settings, SettingsError
 from lineage_cli import query_commands
+from lineage_cli.environment import component_settings, env_settings
 from lineage_cli.instances import with_instances
 from lineage_cli.logs import configure_logging
 from lineage_stack import stack
@@ -110,12 +111,8 @@ def _stack_dirs(p: argparse.ArgumentParser) -> None:
     p.add_argument("--cache-dir", type=Path, default=None, help="jar cache folder (default .lineage/cache)")
 
 
-def _env_settings(**overrides: Any) -> Settings:
-    return Settings.from_env(os.environ, **overrides)
-
-
 def _stack_config(args: argparse.Namespace) -> stack.StackConfig:
-    settings = _env_settings()
+    settings = env_settings()
     return stack.StackConfig(
         data_dir=args.data_dir or settings.stack_data_dir,
         cache_dir=args.cache_dir or settings.cache_dir,
@@ -157,19 +154,6 @@ def _stack_status(args: argparse.Namespace) -> int:
             print(f"{service}: {'running' if running else 'stopped'}  {info[address] or ''}".rstrip())
         print(f"data folder: {info['data_dir']}")
     return 0 if info["running"] else 1
-
-
-def component_settings() -> Settings:
-    """Settings for a component: env first, then the running default stack's addresses."""
-    settings = _env_settings()
-    found: dict[str, Any] = {}
-    if not os.environ.get("LINEAGE_KAFKA_BOOTSTRAP") or not os.environ.get("LINEAGE_NEO4J_URI"):
-        info = stack.status(settings.stack_data_dir)
-        if not os.environ.get("LINEAGE_KAFKA_BOOTSTRAP") and info["kafka_running"]:
-            found["kafka_bootstrap"] = info["kafka_bootstrap"]
-        if not os.environ.get("LINEAGE_NEO4J_URI") and info["neo4j_running"]:
-            found["neo4j_uri"] = info["neo4j_uri"]
-    return settings.model_copy(update=found) if found else settings
 
 
 def _serve(run: Callable[[Settings], None]) -> int:

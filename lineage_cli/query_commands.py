@@ -14,6 +14,7 @@ from typing import Any
 import neo4j
 from neo4j.exceptions import DriverError, Neo4jError
 
+from lineage_cli.environment import component_settings
 from queries.lineage_queries import MAX_DEPTH, MAX_RUNS, Lineage, downstream, runs_of_job, upstream
 from queries.lookup import NotFound
 from queries.root_cause import MAX_RECENT, RECENT_WRITES, Cause, root_cause
@@ -68,8 +69,6 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 @contextmanager
 def _driver() -> Iterator[neo4j.Driver]:
-    from lineage_cli.main import component_settings  # main imports this module
-
     settings = component_settings()
     with neo4j.GraphDatabase.driver(settings.neo4j_uri, **settings.neo4j_driver_options) as driver:
         try:
