@@ -8,6 +8,12 @@ dataset, and the sink keeps per facet the version with the latest eventTime, wha
 runs are processed in. Facets are producer data: a known facet with an unexpected shape (a string
 where an object belongs, say) contributes nothing to the typed properties instead of failing the
 run; it is still kept whole as a ``facet_<name>`` property.
+
+The mapping builds each mutation as the plain JSON object it is on the graph topic
+(``lineage.mutations``, field for field) and encodes it with orjson: building and checking
+pydantic models here cost the processor more than everything else it does per event. The typed
+forms (``run_mutations`` and the others) validate those objects against the graph model; the
+tests hold every mapping to them, and the sink validates what it decodes.
 """
 
 from __future__ import annotations
@@ -17,40 +23,62 @@ import json
 from datetime import datetime
 from typing import Any, Literal
 
+import orjson
+
 from lineage.events import DatasetEvent, JobEvent
 from lineage.graph_model import FACET_PREFIX, RelType
 from lineage.merge import DatasetState, FacetMap, MergedRun, live_facets, stamp_facets, stamped_datasets
-from lineage.mutations import (
-    AnyMutation,
-    Derivation,
-    EdgeUpsert,
-    FieldsUpsert,
-    FieldVersion,
-    NodeRef,
-    NodeUpsert,
-    UsageUpsert,
-    Versioned,
-    encode_mutation,
-    ref,
-)
+from lineage.mutations import AnyMutation, decode_mutation
 from lineage.naming import run_key
 
 Mutations = list[AnyMutation]
+# A mutation as the JSON object the graph topic carries (``lineage.mutations``).
+Mutation = dict[str, Any]
 
 
 def run_mutations(run: MergedRun, before: MergedRun | None = None) -> Mutations:
-    """Job, Run, datasets, schema fields and parent links of one merged run.
+    """Job, Run, datasets, schema fields and parent links of one merged run (``encoded_run_mutations``)."""
+    return typed(encoded_run_mutations(run, before))
+
+
+def dataset_event_mutations(event: DatasetEvent) -> Mutations:
+    """A DatasetEvent's mutations (``encoded_dataset_event_mutations``)."""
+    return typed(encoded_dataset_event_mutations(event))
+
+
+def job_event_mutations(event: JobEvent) -> Mutations:
+    """A JobEvent's mutations (``encoded_job_event_mutations``)."""
+    return typed(encoded_job_event_mutations(event))
+
+
+def typed(encoded: list[bytes]) -> Mutations:
+    """Encoded mutations as their models, checked against the graph model."""
+    return [decode_mutation(m) for m in encoded]
+
+
+def encode(mutations: list[Mutation]) -> list[bytes]:
+    return [orjson.dumps(m) for m in mutations]
+
+
+def encoded_run_mutations(run: MergedRun, before: MergedRun | None = None) -> list[bytes]:
+    """Job, Run, datasets, schema fields and parent links of one merged run, encoded.
 
     With ``before`` (an earlier state of the same run), only what differs from what ``before``
     maps to: the change-only output. A dataset whose state and edge did not change is skipped
     without being mapped, which is most of the work for a run with wide schemas.
     """
-    head = _head_mutations(run)
+    head = encode(_head_mutations(run))
     if before is None:
         out = head
     else:
-        old_head = {encode_mutation(m) for m in _head_mutations(before)}
-        out = [m for m in head if encode_mutation(m) not in old_head]
+        old_head = set(encode(_head_mutations(before)))
+        out = [m for m in head if m not in old_head]
+    return out + encode(_io_mutations(run, before))
+
+
+def _io_mutations(run: MergedRun, before: MergedRun | None) -> list[Mutation]:
+    """The run's inputs and outputs: datasets, READ/WROTE edges, the job's aggregated edges."""
+    out: list[Mutation] = []
     run_ref = ref("Run", runId=str(run.run_id))
     job_ref = ref("Job", namespace=run.job_namespace, name=run.job_name)
     provisional = _provisional(run)
@@ -76,21 +104,37 @@ def run_mutations(run: MergedRun, before: MergedRun | None = None) -> Mutations:
                 or (dataset_changed and _edge_props(relation, old, provisional) != props)
             )
             if edge_changed:
-                out.append(EdgeUpsert(type=relation, start=run_ref, end=_dataset_ref(ds), props=props))
+                out.append(edge(relation, run_ref, _dataset_ref(ds), props))
             # The job's aggregated edge: whenever this run's edge or its time window changed.
             if window is not None and (edge_changed or window_changed):
                 first, last = window
                 out.append(
-                    UsageUpsert(
-                        type=usage,
-                        job=job_ref,
-                        dataset=_dataset_ref(ds),
-                        runId=str(run.run_id),
-                        firstSeen=first,
-                        lastSeen=last,
-                    )
+                    {
+                        "op": "usage",
+                        "type": usage,
+                        "job": job_ref,
+                        "dataset": _dataset_ref(ds),
+                        "runId": str(run.run_id),
+                        "firstSeen": first,
+                        "lastSeen": last,
+                    }
                 )
     return out
+
+
+def ref(label: str, **key: str) -> Mutation:
+    """A node reference (``lineage.mutations.NodeRef``)."""
+    return {"label": label, "key": key}
+
+
+def node(this: Mutation, props: dict[str, Any] | None = None, versioned: dict[str, Mutation] | None = None) -> Mutation:
+    """A node upsert (``lineage.mutations.NodeUpsert``)."""
+    return {"op": "node", "node": this, "props": props or {}, "versioned": versioned or {}}
+
+
+def edge(rel_type: RelType, start: Mutation, end: Mutation, props: dict[str, Any] | None = None) -> Mutation:
+    """A relationship upsert (``lineage.mutations.EdgeUpsert``)."""
+    return {"op": "edge", "type": rel_type, "start": start, "end": end, "props": props or {}}
 
 
 def _edge_props(relation: RelType, ds: DatasetState, provisional: bool) -> dict[str, Any]:
@@ -161,15 +205,15 @@ def _seen_window(run: MergedRun) -> tuple[str, str] | None:
     return _iso(run.first_event_at) or "", _iso(run.last_event_at) or ""
 
 
-def _head_mutations(run: MergedRun) -> Mutations:
+def _head_mutations(run: MergedRun) -> list[Mutation]:
     """The run's own node, its job, and the links to its job and parents."""
     run_ref = ref("Run", runId=str(run.run_id))
     job_ref = ref("Job", namespace=run.job_namespace, name=run.job_name)
     run_facets = live_facets(run.run_facets)
     return [
-        NodeUpsert(node=job_ref, versioned=facet_versions(run.job_facets)),
-        NodeUpsert(node=run_ref, props=_run_props(run, run_facets), versioned=facet_versions(run.run_facets)),
-        EdgeUpsert(type="INSTANCE_OF", start=run_ref, end=job_ref),
+        node(job_ref, versioned=facet_versions(run.job_facets)),
+        node(run_ref, _run_props(run, run_facets), facet_versions(run.run_facets)),
+        edge("INSTANCE_OF", run_ref, job_ref),
         *_parent_mutations(run_ref, job_ref, run_facets.get("parent")),
     ]
 
@@ -185,17 +229,17 @@ def _is_streaming(job_facets: dict[str, Any]) -> bool:
     return (processing or "").upper() == "STREAMING"
 
 
-def dataset_event_mutations(event: DatasetEvent) -> Mutations:
+def encoded_dataset_event_mutations(event: DatasetEvent) -> list[bytes]:
     """A DatasetEvent: the dataset's facets and schema fields, outside any run."""
     (ds,) = stamped_datasets([event.dataset], (event.eventTime, 0)).values()
-    return _dataset_mutations(ds)
+    return encode(_dataset_mutations(ds))
 
 
-def job_event_mutations(event: JobEvent) -> Mutations:
+def encoded_job_event_mutations(event: JobEvent) -> list[bytes]:
     """A JobEvent: the job's facets and its declared inputs (CONSUMES) and outputs (PRODUCES)."""
     job_ref = ref("Job", namespace=event.job.namespace, name=event.job.name)
     stamp = (event.eventTime, 0)
-    out: Mutations = [NodeUpsert(node=job_ref, versioned=facet_versions(stamp_facets(event.job.facets, stamp)))]
+    out: list[Mutation] = [node(job_ref, versioned=facet_versions(stamp_facets(event.job.facets, stamp)))]
     relations: tuple[tuple[RelType, dict[str, DatasetState]], ...] = (
         ("CONSUMES", stamped_datasets(event.inputs, stamp)),
         ("PRODUCES", stamped_datasets(event.outputs, stamp)),
@@ -203,8 +247,8 @@ def job_event_mutations(event: JobEvent) -> Mutations:
     for relation, datasets in relations:
         for ds in sorted(datasets.values(), key=lambda d: d.key):
             out.extend(_dataset_mutations(ds))
-            out.append(EdgeUpsert(type=relation, start=job_ref, end=_dataset_ref(ds)))
-    return out
+            out.append(edge(relation, job_ref, _dataset_ref(ds)))
+    return encode(out)
 
 
 def _run_props(run: MergedRun, facets: dict[str, Any]) -> dict[str, Any]:
@@ -222,77 +266,81 @@ def _run_props(run: MergedRun, facets: dict[str, Any]) -> dict[str, Any]:
     return props
 
 
-def _dataset_ref(ds: DatasetState) -> NodeRef:
+def _dataset_ref(ds: DatasetState) -> Mutation:
     return ref("Dataset", namespace=ds.namespace, name=ds.name)
 
 
-def _dataset_mutations(ds: DatasetState) -> Mutations:
+def _dataset_mutations(ds: DatasetState) -> list[Mutation]:
     this = _dataset_ref(ds)
-    out: Mutations = [NodeUpsert(node=this, versioned=facet_versions(ds.facets))]
+    out: list[Mutation] = [node(this, versioned=facet_versions(ds.facets))]
     # Every field a schema version listed, typed as the latest version that listed it says, and
     # every column-lineage pair, with its latest transformations. Both accumulate (a field a
     # later schema no longer lists is kept, like a run's inputs). One mutation for all of them.
     if ds.fields or ds.lineage:
-        out.append(FieldsUpsert(dataset=this, fields=_field_versions(ds), derived=_derivations(ds)))
+        out.append({"op": "fields", "dataset": this, "fields": _field_versions(ds), "derived": _derivations(ds)})
     # ALIAS_OF edges from symlinks and RENAMEs (``naming.declared_aliases``); they only
     # accumulate, so an alias that arrives late still joins the two identities.
     for alias_ns, alias_name, canonical_ns, canonical_name in ds.aliases:
         alias = ref("Dataset", namespace=alias_ns, name=alias_name)
         canonical = ref("Dataset", namespace=canonical_ns, name=canonical_name)
         other = canonical if alias == this else alias
-        out += [NodeUpsert(node=other), EdgeUpsert(type="ALIAS_OF", start=alias, end=canonical)]
+        out += [node(other), edge("ALIAS_OF", alias, canonical)]
     return out
 
 
-def _field_versions(ds: DatasetState) -> list[FieldVersion]:
+def _field_versions(ds: DatasetState) -> list[Mutation]:
     return [
-        FieldVersion(
-            name=name, stamp=f.stamp, type=(f.value or {}).get("type"), description=(f.value or {}).get("description")
-        )
+        {
+            "name": name,
+            "stamp": f.stamp,
+            "type": (f.value or {}).get("type"),
+            "description": (f.value or {}).get("description"),
+        }
         for name, f in sorted(ds.fields.items())
     ]
 
 
-def _derivations(ds: DatasetState) -> list[Derivation]:
+def _derivations(ds: DatasetState) -> list[Mutation]:
     out = []
     for _, pair in sorted(ds.lineage.items()):
         value = pair.value or {}
         namespace, name, field = value["source"]
         transformations = value["transformations"]
         out.append(
-            Derivation(
-                field=value["field"],
-                source=ref("Field", namespace=namespace, name=name, field=field),
-                stamp=pair.stamp,
-                types=sorted({t["type"] for t in transformations if isinstance(t.get("type"), str)}),
-                subtypes=sorted({t["subtype"] for t in transformations if isinstance(t.get("subtype"), str)}),
-                masking=any(t.get("masking") is True for t in transformations),
-                transformations=json.dumps(transformations, sort_keys=True, ensure_ascii=False),
-            )
+            {
+                "field": value["field"],
+                "source": ref("Field", namespace=namespace, name=name, field=field),
+                "stamp": pair.stamp,
+                "types": sorted({t["type"] for t in transformations if isinstance(t.get("type"), str)}),
+                "subtypes": sorted({t["subtype"] for t in transformations if isinstance(t.get("subtype"), str)}),
+                "masking": any(t.get("masking") is True for t in transformations),
+                "transformations": json.dumps(transformations, sort_keys=True, ensure_ascii=False),
+            }
         )
     return out
 
 
-def _parent_mutations(run_ref: NodeRef, job_ref: NodeRef, parent: Any) -> Mutations:
+def _parent_mutations(run_ref: Mutation, job_ref: Mutation, parent: Any) -> list[Mutation]:
     """Link to the parent run and job, creating placeholders if their events are not in yet."""
     parent = _as_dict(parent)
     parent_run = _as_uuid(_as_dict(parent.get("run")).get("runId"))
     parent_job = _as_dict(parent.get("job"))
     job_ns, job_name = _as_str(parent_job.get("namespace")), _as_str(parent_job.get("name"))
-    out: Mutations = []
-    if parent_run and parent_run != run_ref.key["runId"]:  # a run is not its own parent
+    out: list[Mutation] = []
+    if parent_run and parent_run != run_ref["key"]["runId"]:  # a run is not its own parent
         parent_ref = ref("Run", runId=parent_run)
-        out += [NodeUpsert(node=parent_ref), EdgeUpsert(type="CHILD_OF", start=run_ref, end=parent_ref)]
+        out += [node(parent_ref), edge("CHILD_OF", run_ref, parent_ref)]
     if job_ns and job_name:
         pjob = ref("Job", namespace=job_ns, name=job_name)
         if pjob != job_ref:
-            out += [NodeUpsert(node=pjob), EdgeUpsert(type="PART_OF", start=job_ref, end=pjob)]
+            out += [node(pjob), edge("PART_OF", job_ref, pjob)]
     return out
 
 
-def facet_versions(facets: FacetMap) -> dict[str, Versioned]:
-    """Stamped facets as the sink merges them; a tombstone travels too, so it can win."""
-    return {FACET_PREFIX + name: Versioned(stamp=f.stamp, value=f.value_json) for name, f in sorted(facets.items())}
+def facet_versions(facets: FacetMap) -> dict[str, Mutation]:
+    """Stamped facets as the sink merges them (``lineage.mutations.Versioned``); a tombstone
+    travels too, so it can win."""
+    return {FACET_PREFIX + name: {"stamp": f.stamp, "value": f.value_json} for name, f in sorted(facets.items())}
 
 
 def _as_dict(value: Any) -> dict[str, Any]:

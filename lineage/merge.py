@@ -21,15 +21,15 @@ Rules (DESIGN.md section 3):
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from lineage.canonical import canonical_json
 from lineage.events import Dataset, RunEvent
 from lineage.keys import DatasetKey, JobKey
 from lineage.naming import declared_aliases, normalize
@@ -49,12 +49,8 @@ class StampedFacet(BaseModel):
 
     @cached_property
     def value_json(self) -> str | None:
-        """The value as canonical JSON text (None for a tombstone): keys sorted, so one value has one
-        text whatever order the producer wrote its keys in; characters kept as they are (not
-        escaped), so that Cypher's CONTAINS finds a name as the producer wrote it."""
-        if self.value is None:
-            return None
-        return json.dumps(self.value, sort_keys=True, ensure_ascii=False, default=str)
+        """The value as canonical JSON text (``lineage.canonical``; None for a tombstone)."""
+        return None if self.value is None else canonical_json(self.value)
 
     @cached_property
     def stamp(self) -> str:
@@ -63,12 +59,27 @@ class StampedFacet(BaseModel):
         Fixed width and ASCII, so Python and Cypher compare it the same way; the sink keeps, per
         facet, the value with the greatest stamp it has seen (``sinks.cypher``).
         """
-        utc = self.time.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds")
+        utc = _utc_text(self.time)
         digest = hashlib.sha256((self.value_json or "").encode()).hexdigest()[:16]
         return f"{utc}|{self.rank}|{digest}"
 
+    def wins_over(self, other: StampedFacet) -> bool:
+        """``self.stamp > other.stamp``, without writing the value out unless time and rank tie
+        (event times are always zone-aware: ``lineage.events`` reads a naive one as UTC)."""
+        if self.time != other.time:
+            return self.time > other.time
+        if self.rank != other.rank:
+            return self.rank > other.rank
+        return self.stamp > other.stamp
+
 
 FacetMap = dict[str, StampedFacet]
+
+
+@lru_cache(maxsize=4096)
+def _utc_text(time: datetime) -> str:
+    """A time as a stamp writes it (the facets of one event share it)."""
+    return time.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds")
 
 
 Alias = tuple[str, str, str, str]  # alias namespace, alias name, canonical namespace, canonical name
@@ -226,7 +237,7 @@ def _merge_facets(a: FacetMap, b: FacetMap) -> FacetMap:
     out = dict(a)
     for name, facet in b.items():
         mine = out.get(name)
-        if mine is None or facet.stamp > mine.stamp:
+        if mine is None or facet.wins_over(mine):
             out[name] = facet
     return out
 

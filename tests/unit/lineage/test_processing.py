@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 
 import pytest
@@ -11,7 +12,7 @@ from pydantic import ValidationError
 
 from lineage.events import RunEvent
 from lineage.graph_mapping import run_mutations
-from lineage.processing import StoredRun, apply, stored_run
+from lineage.processing import Loaded, StateCache, StoredRun, apply, apply_all, load, stored_run
 from tests.unit.factories import dataset, run_event
 from tests.unit.fake_graph import FakeGraph
 from tests.unit.lineage.strategies import arrivals, at, fold, run_events
@@ -39,6 +40,74 @@ def test_change_only_output_builds_the_graph_full_state_would(data: st.DataObjec
     assert stored is not None
     assert stored_run(stored) == fold(originals)
     assert graph.snapshot() == full_graph(originals).snapshot()
+
+
+def batches(data: st.DataObject, count: int, start: int = 0) -> list[range]:
+    """Offsets ``start`` .. ``count`` - 1 cut into consecutive batches of random sizes."""
+    cuts = sorted(
+        data.draw(st.sets(st.integers(min_value=start + 1, max_value=max(count - 1, start + 1))), label="cuts")
+    )
+    bounds = [start, *[c for c in cuts if c < count], count]
+    return [range(a, b) for a, b in itertools.pairwise(bounds) if a < b]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.data())
+def test_a_batch_folds_to_what_its_events_one_by_one_would(data: st.DataObject) -> None:
+    """Events taken in batches (``apply_all``, one change set per batch) leave the state and the
+    graph that one event at a time leaves, whatever the cut; duplicates within a batch too."""
+    originals, arrival = arrivals(data, run_events())
+    graph, stored = FakeGraph(), None
+    cache = StateCache(8)
+    for batch in batches(data, len(arrival)):
+        folded = apply_all(cache.load(b"run", stored), [(raw(arrival[o]), o) for o in batch])
+        assert not folded.invalid
+        graph.write(folded.mutations)
+        if folded.stored is not None:
+            stored = folded.stored
+            assert load(stored) == folded.state
+            cache.keep(b"run", stored, folded.state)
+    assert stored is not None
+    assert stored_run(stored) == fold(originals)
+    assert graph.snapshot() == full_graph(originals).snapshot()
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.data())
+def test_a_crash_between_batches_loses_nothing(data: st.DataObject) -> None:
+    """Batches whose state was stored but whose change sets never reached Kafka (after the last
+    commit) are given again from the commit, cut into batches differently."""
+    originals, arrival = arrivals(data, run_events())
+    first = batches(data, len(arrival))
+    crash_after = data.draw(st.integers(min_value=1, max_value=len(first)), label="batches before the kill")
+    committed_batches = data.draw(st.integers(min_value=0, max_value=crash_after - 1), label="committed batches")
+    graph, stored = FakeGraph(), None
+    for number, batch in enumerate(first[:crash_after]):
+        folded = apply_all(load(stored), [(raw(arrival[o]), o) for o in batch])
+        if number < committed_batches:
+            graph.write(folded.mutations)
+        stored = folded.stored if folded.stored is not None else stored
+    committed = first[committed_batches].start
+    for batch in batches(data, len(arrival), committed):
+        folded = apply_all(load(stored), [(raw(arrival[o]), o) for o in batch])
+        graph.write(folded.mutations)
+        stored = folded.stored if folded.stored is not None else stored
+    assert graph.snapshot() == full_graph(originals).snapshot()
+
+
+def test_the_state_cache_answers_only_for_the_bytes_it_decoded() -> None:
+    start, complete = raw(run_event("START", at(0))), raw(run_event("COMPLETE", at(5)))
+    first = apply_all(Loaded(), [(start, 0)])
+    assert first.stored is not None
+    cache = StateCache(1)
+    cache.keep(b"r", first.stored, first.state)
+    assert cache.load(b"r", first.stored) is first.state
+    second = apply(first.stored, complete, 1).stored  # written elsewhere: the cache never saw it
+    assert second is not None
+    assert cache.load(b"r", second) == load(second) != first.state
+    cache.keep(b"other", second, load(second))  # capacity 1: the oldest entry goes
+    assert len(cache) == 1 and cache.load(b"r", first.stored) is not first.state
+    assert (cache.hits, cache.misses) == (1, 2)
 
 
 @settings(max_examples=150, deadline=None)

@@ -60,6 +60,9 @@ def processor(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Proce
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     fatal_calls.clear()
+    # One event per merge batch, so that each ``agent.put`` returns once its event is processed;
+    # test_a_batch_is_folded_per_run takes several.
+    monkeypatch.setattr(app_module, "MERGE_BATCH", 1)
     proc = create_app(Settings(home=tmp_path, processor_group=f"unit-{uuid.uuid4().hex[:8]}"), on_fatal=record_fatal)
     proc.app.finalize()
     proc.app.conf.store = "memory://"
@@ -79,6 +82,21 @@ def processor(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Proce
         thread.thread_loop.close()
     loop.close()
     asyncio.set_event_loop(None)
+
+
+async def put(agent: Any, value: bytes, **kwargs: Any) -> Any:
+    """Put an event on the merge agent and wait until it is processed: the agent acknowledges a
+    batch's events once it is done with them (``agent.put`` returns before that, the merge taking
+    events in batches)."""
+    event = await agent.put(value, wait=False, **kwargs)
+    for _ in range(500):
+        if event.message.acked or agent._crash_reason:
+            break
+        await asyncio.sleep(0.005)
+    if agent._crash_reason:
+        raise agent._crash_reason
+    assert event.message.acked, "the merge agent did not process the event in 2.5 s"
+    return event
 
 
 def sent(topic: Any) -> list[tuple[bytes, bytes]]:
@@ -121,8 +139,8 @@ def test_merge_emits_the_merged_run_whatever_the_order(processor: Processor) -> 
 async def _test_merge_emits_the_merged_run_whatever_the_order(processor: Processor) -> None:
     run_id = EVENT["run"]["runId"].encode()
     async with processor.merge.test_context() as agent:
-        await agent.put(raw("COMPLETE", "2026-11-20T10:05:00Z"), key=run_id)
-        await agent.put(raw("START", "2026-11-20T10:00:00Z"), key=run_id)
+        await put(agent, raw("COMPLETE", "2026-11-20T10:05:00Z"), key=run_id)
+        await put(agent, raw("START", "2026-11-20T10:00:00Z"), key=run_id)
 
     mutations = sent_mutations(processor)
     runs = [m for m in mutations if m.op == "node" and m.node.label == "Run"]
@@ -133,6 +151,44 @@ async def _test_merge_emits_the_merged_run_whatever_the_order(processor: Process
     assert isinstance(stored, bytes)  # stored as the core encoded it
     assert json.loads(stored)["run"]["state"] == "COMPLETED"
     assert json.loads(stored)["offset"] == 1  # the offset of the last event that changed the run
+
+
+def test_a_batch_is_folded_per_run(processor: Processor, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(app_module, "MERGE_BATCH", 5)
+    processor.app.loop.run_until_complete(_test_a_batch_is_folded_per_run(processor, monkeypatch))
+
+
+async def _test_a_batch_is_folded_per_run(processor: Processor, monkeypatch: pytest.MonkeyPatch) -> None:
+    changelog: list[tuple[int, bytes]] = []
+
+    def send_changelog(partition: int, key: bytes, *args: Any, **kwargs: Any) -> Any:
+        changelog.append((partition, key))
+        return SimpleNamespace(message=SimpleNamespace(partition=partition))
+
+    monkeypatch.setattr(processor.run_table, "send_changelog", send_changelog)
+    one, other = EVENT["run"]["runId"].encode(), str(uuid.UUID(int=7, version=4)).encode()
+    async with processor.merge.test_context() as agent:
+        for value, key, partition in [
+            (raw("START", "2026-11-20T10:00:00Z"), one, 2),
+            (json.dumps(EVENT | {"eventType": "START", "run": {"runId": other.decode()}}).encode(), other, 5),
+            (raw("RUNNING", "2026-11-20T10:01:00Z"), one, 2),
+            (b"{oops", one, 2),
+            (raw("COMPLETE", "2026-11-20T10:05:00Z"), one, 2),  # the fifth fills the batch
+        ]:
+            await agent.put(value, key=key, partition=partition, wait=False)
+        for _ in range(100):
+            if len(graph_messages(processor)) >= 2:
+                break
+            await asyncio.sleep(0.02)
+    # One change set and one stored state per run; each state filed under its own partition.
+    assert [key for key, _ in graph_messages(processor)] == [one, other]
+    assert changelog == [(2, one), (5, other)]
+    runs = [m for m in sent_mutations(processor) if m.op == "node" and m.node.label == "Run"]
+    assert [r.props["state"] for r in runs] == ["COMPLETED", "RUNNING"]
+    assert stored_run(processor.run_table[one]).started_at is not None
+    # The event at fault is dead-lettered alone; the others of its run were applied.
+    assert [json.loads(v)["reason"] for _, v in sent(processor.dlq)] == ["not-json"]
+    assert json.loads(sent(processor.dlq)[0][1])["source"]["offset"] == 3
 
 
 def graph_messages(processor: Processor) -> list[tuple[bytes, bytes]]:
@@ -159,16 +215,16 @@ async def _test_duplicates_emit_nothing_and_a_redelivery_emits_the_full_state(pr
     run_id = EVENT["run"]["runId"].encode()
     start = raw("START", "2026-11-20T10:00:00Z")
     async with processor.merge.test_context() as agent:
-        await agent.put(start, key=run_id)  # offset 0
+        await put(agent, start, key=run_id)  # offset 0
         first = list(graph_messages(processor))
         assert [key for key, _ in first] == [run_id]  # one change set, keyed like the event
         full_state = len(sent_mutations(processor))
-        await agent.put(start, key=run_id)  # offset 1: the integration sent it twice
-        await agent.put(start, key=run_id)  # offset 2: and a replay sent it again
+        await put(agent, start, key=run_id)  # offset 1: the integration sent it twice
+        await put(agent, start, key=run_id)  # offset 2: and a replay sent it again
         assert graph_messages(processor) == first
 
         complete = raw("COMPLETE", "2026-11-20T10:05:00Z")
-        await agent.put(complete, key=run_id)  # offset 3
+        await put(agent, complete, key=run_id)  # offset 3
         changed = sent_mutations(processor, len(first))
         # Only what COMPLETE changed: the run's state, its edges (no longer provisional) and its
         # contribution to the job's aggregated edges (lastSeen moved).
@@ -181,7 +237,7 @@ async def _test_duplicates_emit_nothing_and_a_redelivery_emits_the_full_state(pr
         }
         before = len(graph_messages(processor))
         agent.sent_offset = 3  # Kafka delivers offset 3 again (a crash before the commit)
-        await agent.put(complete, key=run_id)
+        await put(agent, complete, key=run_id)
         again = sent_mutations(processor, before)
         # The whole run, sent even though this worker sent the same upserts before.
         assert len(again) == full_state
@@ -205,8 +261,8 @@ async def _test_a_node_many_runs_share_is_sent_once_until_partitions_are_revoked
 
     async def run(i: int) -> None:
         run_id = str(uuid.UUID(int=i, version=4))
-        await agent.put(
-            json.dumps(EVENT | {"eventType": "START", "run": {"runId": run_id}}).encode(), key=run_id.encode()
+        await put(
+            agent, json.dumps(EVENT | {"eventType": "START", "run": {"runId": run_id}}).encode(), key=run_id.encode()
         )
 
     async with processor.merge.test_context() as agent:
@@ -227,8 +283,8 @@ def test_merge_dead_letters_what_it_cannot_process_and_carries_on(processor: Pro
 async def _test_merge_dead_letters_what_it_cannot_process_and_carries_on(processor: Processor) -> None:
     run_id = EVENT["run"]["runId"].encode()
     async with processor.merge.test_context() as agent:
-        await agent.put(b"[]", key=run_id)  # only a foreign producer could put this on the runs topic
-        await agent.put(raw("START", "2026-11-20T10:00:00Z"), key=run_id)
+        await put(agent, b"[]", key=run_id)  # only a foreign producer could put this on the runs topic
+        await put(agent, raw("START", "2026-11-20T10:00:00Z"), key=run_id)
 
     assert [json.loads(v)["reason"] for _, v in sent(processor.dlq)] == ["not-an-object"]
     assert any(m.op == "node" for m in sent_mutations(processor))
@@ -255,7 +311,7 @@ async def _test_an_event_whose_state_cannot_be_stored_stops_the_worker_unacknowl
     run_id = EVENT["run"]["runId"].encode()
     async with processor.merge.test_context() as agent:
         with pytest.raises(Stopped):
-            await agent.put(raw("START", "2026-11-20T10:00:00Z"), key=run_id)
+            await put(agent, raw("START", "2026-11-20T10:00:00Z"), key=run_id)
     [(exc, event)] = fatal_calls
     assert exc is refused
     assert event.key == run_id
@@ -348,7 +404,7 @@ async def _test_a_change_set_over_the_message_limit(processor: Processor) -> Non
         + [{"namespace": "db", "name": "huge", "facets": {"documentation": {**FACET, "description": "x" * 700}}}],
     }
     async with processor.merge.test_context() as agent:
-        await agent.put(json.dumps(wide).encode(), key=run_id)
+        await put(agent, json.dumps(wide).encode(), key=run_id)
     messages = graph_messages(processor)
     assert len(messages) > 1 and all(len(value) <= 600 for _, value in messages)
     assert {key for key, _ in messages} == {run_id}
@@ -368,13 +424,13 @@ def test_a_run_whose_state_outgrows_a_message_is_dead_lettered_not_stored(
 async def _test_a_run_whose_state_outgrows_a_message(processor: Processor, monkeypatch: pytest.MonkeyPatch) -> None:
     run_id = EVENT["run"]["runId"].encode()
     async with processor.merge.test_context() as agent:
-        await agent.put(raw("START", "2026-11-20T10:00:00Z"), key=run_id)
+        await put(agent, raw("START", "2026-11-20T10:00:00Z"), key=run_id)
         kept = processor.run_table[run_id]
         sent_before = len(graph_messages(processor))
         monkeypatch.setattr(app_module, "STATE_BYTES", len(kept))  # the next, larger state will not fit
         wider = EVENT | {"eventType": "RUNNING", "eventTime": "2026-11-20T10:01:00Z"}
         wider["inputs"] = [*EVENT["inputs"], {"namespace": "db", "name": "another"}]  # type: ignore[misc]
-        await agent.put(json.dumps(wider).encode(), key=run_id)
+        await put(agent, json.dumps(wider).encode(), key=run_id)
     assert processor.run_table[run_id] == kept
     assert len(graph_messages(processor)) == sent_before
     [letter] = [json.loads(value) for _, value in sent(processor.dlq)]
@@ -390,11 +446,11 @@ def test_a_state_faust_s_json_codec_stored_reads_back_through_the_raw_table(proc
 async def _test_a_state_faust_s_json_codec_stored(processor: Processor) -> None:
     run_id = EVENT["run"]["runId"].encode()
     async with processor.merge.test_context() as agent:
-        await agent.put(raw("START", "2026-11-20T10:00:00Z"), key=run_id)
+        await put(agent, raw("START", "2026-11-20T10:00:00Z"), key=run_id)
         now = processor.run_table[run_id]
         old_style = codecs.dumps("json", json.loads(now))  # as the old worker stored it
         processor.run_table.data[run_id] = old_style
-        await agent.put(raw("COMPLETE", "2026-11-20T10:05:00Z"), key=run_id)
+        await put(agent, raw("COMPLETE", "2026-11-20T10:05:00Z"), key=run_id)
     merged = stored_run(processor.run_table[run_id])
     assert merged.state.value == "COMPLETED"
     assert merged.started_at is not None and merged.started_at.isoformat() == "2026-11-20T10:00:00+00:00"
@@ -410,11 +466,11 @@ async def _test_a_redelivery_whose_state_is_too_large(processor: Processor, monk
     run_id = EVENT["run"]["runId"].encode()
     start = raw("START", "2026-11-20T10:00:00Z")
     async with processor.merge.test_context() as agent:
-        await agent.put(start, key=run_id)  # offset 0
+        await put(agent, start, key=run_id)  # offset 0
         sent_before = len(graph_messages(processor))
         monkeypatch.setattr(app_module, "STATE_BYTES", len(processor.run_table[run_id]) - 1)
         agent.sent_offset = 0  # Kafka delivers offset 0 again
-        await agent.put(start, key=run_id)
+        await put(agent, start, key=run_id)
     assert len(graph_messages(processor)) > sent_before  # the run's full state, sent again
     [letter] = [json.loads(value) for _, value in sent(processor.dlq)]
     assert letter["reason"] == "state-too-large"
