@@ -149,7 +149,7 @@ class UsageUpsert(BaseModel):
     """One run's contribution to a job's aggregated ``CONSUMES``/``PRODUCES`` edge to a dataset.
 
     The sink keeps ``firstSeen`` (the earliest), ``lastSeen`` and ``lastRunId`` (of the latest
-    run), and counts ``runCount`` from the graph (the job's runs that READ/WROTE the dataset), so
+    run), and counts ``runCount`` (the job's runs that READ/WROTE the dataset) once per run, so
     any number of deliveries, in any order, give the same edge.
     """
 
@@ -176,6 +176,7 @@ class UsageUpsert(BaseModel):
 AnyMutation = NodeUpsert | EdgeUpsert | FieldsUpsert | UsageUpsert
 Mutation = Annotated[AnyMutation, Field(discriminator="op")]
 _MUTATION = TypeAdapter(Mutation)
+_CHANGE_SET = TypeAdapter(list[Mutation])
 
 
 def node(label: Label, props: dict[str, Any] | None = None, **key: str) -> NodeUpsert:
@@ -228,6 +229,10 @@ def split_change_sets(encoded: list[bytes], limit: int) -> tuple[list[bytes], li
 
 def decode_change_set(raw: bytes | str) -> tuple[list[AnyMutation], list[str]]:
     """The valid mutations of a message, and a description of each part that is not one."""
+    try:
+        return _CHANGE_SET.validate_json(raw), []  # the common case, parsed and checked in one call
+    except ValidationError:
+        pass  # not a list of valid mutations: find the parts that are
     try:
         data = json.loads(raw)
     except ValueError as exc:

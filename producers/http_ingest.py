@@ -25,12 +25,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hmac
-import json
 import logging
 import zlib
 from collections.abc import AsyncIterator, Sequence
 from typing import Any, Protocol
 
+import orjson
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -127,7 +127,7 @@ def create_app(settings: Settings, publisher: Publisher, *, ack_timeout: float =
 
 def _key_of(raw: bytes) -> str | None:
     try:
-        return message_key(json.loads(raw))
+        return message_key(orjson.loads(raw))
     except (ValueError, RecursionError):  # decode_event accepted it, so this is not expected
         return None
 

@@ -126,8 +126,14 @@ def merge_usage(rel_type: str) -> str:
     """Rows: ``{"job": {...}, "dataset": {...}, "runId", "firstSeen", "lastSeen"}``, one per run.
 
     ``(:Job)-[:CONSUMES|PRODUCES]->(:Dataset)`` aggregated over runs: the earliest firstSeen,
-    the latest lastSeen and the run it came from (ties: the greater runId), and runCount counted
-    from the graph after the edge's lock is taken, so concurrent sinks cannot undercount.
+    the latest lastSeen and the run it came from (ties: the greater runId), and ``runCount``, the
+    job's runs that READ (WROTE) the dataset.
+
+    ``runCount`` is kept incrementally, so a write costs the same however many runs the job has
+    had: a row adds one when its run's READ/WROTE edge is not yet counted, and marks the edge
+    (``_counted``). An edge that has no count kept this way yet (``_counting``: new, or counted
+    by an older version that recounted the runs on every write) is counted from the graph once.
+    Both happen after the edge's lock is taken, so concurrent sinks cannot count a run twice.
     """
     run_rel = {"CONSUMES": "READ", "PRODUCES": "WROTE"}[rel_type]
     return (
@@ -142,7 +148,18 @@ def merge_usage(rel_type: str) -> str:
         "THEN row.firstSeen ELSE c.firstSeen END, "
         "c.lastSeen = CASE WHEN c.lastSeen IS NULL OR row.lastSeen > c.lastSeen "
         "THEN row.lastSeen ELSE c.lastSeen END "
-        f"SET c.runCount = COUNT {{ (j)<-[:INSTANCE_OF]-(:Run)-[:{run_rel}]->(d) }}"
+        "WITH j, d, c, row "
+        "CALL { WITH j, d, c WITH j, d, c WHERE c._counting IS NULL "
+        f"OPTIONAL MATCH (j)<-[:INSTANCE_OF]-(:Run)-[e:{run_rel}]->(d) "
+        "WITH c, collect(e) AS edges "
+        "FOREACH (e IN edges | SET e._counted = true) "
+        "SET c.runCount = size(edges), c._counting = true } "
+        # The run first, by its key, then its edge: never the dataset's edges from every run.
+        "OPTIONAL MATCH (r:Run {runId: row.runId}) "
+        "WITH d, c, r "
+        f"OPTIONAL MATCH (r)-[e:{run_rel}]->(d) "
+        "FOREACH (_ IN CASE WHEN e IS NOT NULL AND e._counted IS NULL THEN [1] ELSE [] END | "
+        "SET e._counted = true, c.runCount = c.runCount + 1)"
     )
 
 

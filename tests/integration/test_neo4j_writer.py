@@ -267,3 +267,38 @@ def test_job_usage_edges_aggregate_runs_whatever_the_order_and_repeats(empty_gra
         assert edge["first"].to_native().isoformat() == "2026-11-19T23:00:00+00:00"
         assert edge["last"].to_native().isoformat() == "2026-11-21T01:09:00+00:00"
         assert edge["run"] == "00000000-0000-4000-8000-000000000002"
+
+
+def test_run_count_is_kept_incrementally_and_an_edge_counted_the_old_way_is_counted_again_once(
+    empty_graph: neo4j.Driver,
+) -> None:
+    job, table = ref("Job", namespace="airflow", name="dag.load"), ref("Dataset", namespace="db", name="orders")
+
+    def run(n: int) -> list[AnyMutation]:
+        run_ref = ref("Run", runId=f"00000000-0000-4000-8000-00000000000{n}")
+        at = f"2026-11-2{n}T01:00:00+00:00"
+        return [
+            EdgeUpsert(type="INSTANCE_OF", start=run_ref, end=job),
+            EdgeUpsert(type="WROTE", start=run_ref, end=table),
+            UsageUpsert(type="PRODUCES", job=job, dataset=table, runId=run_ref.key["runId"], firstSeen=at, lastSeen=at),
+        ]
+
+    def count() -> int:
+        (record,) = empty_graph.execute_query("MATCH (:Job)-[c:PRODUCES]->(:Dataset) RETURN c.runCount AS n").records
+        return int(record["n"])
+
+    writer = Neo4jGraphWriter(empty_graph)
+    writer.ensure_schema()
+    writer.write(run(1) + run(2))
+    writer.write(run(2))  # a run's row again (a redelivery): counted once
+    assert count() == 2
+    # A graph an older version wrote: the count recounted on every write, no marks.
+    empty_graph.execute_query("MATCH ()-[e]->() REMOVE e._counted, e._counting")
+    writer.write(run(3))
+    assert count() == 3
+    writer.write(run(1) + run(3))
+    assert count() == 3
+    (marked,) = empty_graph.execute_query(
+        "MATCH (:Run)-[e:WROTE]->() RETURN count(e) AS all, count(e._counted) AS counted"
+    ).records
+    assert marked["all"] == marked["counted"] == 3
