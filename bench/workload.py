@@ -123,7 +123,7 @@ def _dag_run(
     dbt = jobs[0].kind == "dbt"
     producer = DBT_PRODUCER if dbt else AIRFLOW_PRODUCER
     dag_job = ("dbt", f"{dag}.run") if dbt else ("airflow", dag)
-    dag_run = _uuid(rng)
+    dag_run = _uuid(rng, clock[0])
     dag_facets = _job_type("DBT" if dbt else "AIRFLOW", "JOB" if dbt else "DAG", producer)
     yield _event("START", tick(), dag_run, dag_job, producer, job_facets=dag_facets)
     for job in jobs:
@@ -138,7 +138,7 @@ def _dag_run(
 def _airflow_task(
     topology: Topology, job: Job, dag_run: str, dag_job: tuple[str, str], failed: bool, rng: random.Random, tick: Any
 ) -> Iterator[dict[str, Any]]:
-    task_run, spark_run = _uuid(rng), _uuid(rng)
+    task_run, spark_run = _uuid(rng, tick(0)), _uuid(rng, tick(0))
     task_job = ("airflow", f"{dag_job[1]}.{job.name.split('.')[0]}")
     task_facets = _job_type("AIRFLOW", "TASK", AIRFLOW_PRODUCER)
     to_dag = {"parent": _parent(dag_run, dag_job, AIRFLOW_PRODUCER)}
@@ -182,7 +182,7 @@ def _airflow_task(
 def _dbt_model(
     topology: Topology, job: Job, dag_run: str, dag_job: tuple[str, str], failed: bool, rng: random.Random, tick: Any
 ) -> Iterator[dict[str, Any]]:
-    run = _uuid(rng)
+    run = _uuid(rng, tick(0))
     run_facets = {"parent": _parent(dag_run, dag_job, DBT_PRODUCER)}
     job_facets = _job_type("DBT", "MODEL", DBT_PRODUCER) | {
         "sql": {
@@ -305,8 +305,12 @@ def _event(
     }
 
 
-def _uuid(rng: random.Random) -> str:
-    return str(uuid.UUID(int=rng.getrandbits(128), version=4))
+def _uuid(rng: random.Random, at: datetime) -> str:
+    """A UUIDv7 (RFC 9562) of the run's start: as modern OpenLineage clients make run ids, and as
+    Data.Rentgen (the peer in bench.peer) requires, placing the run by its id's time."""
+    ms = int(at.timestamp() * 1000) & ((1 << 48) - 1)
+    rand_a, rand_b = rng.getrandbits(12), rng.getrandbits(62)
+    return str(uuid.UUID(int=(ms << 80) | (0x7 << 76) | (rand_a << 64) | (0b10 << 62) | rand_b))
 
 
 def main() -> None:
