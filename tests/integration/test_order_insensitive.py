@@ -9,6 +9,7 @@ from pathlib import Path
 
 import neo4j
 
+from lineage.canonical import canonical_json
 from lineage.settings import Settings
 from tests.integration.workloads import fresh, process, with_aliases_and_facets, workload
 
@@ -33,4 +34,4 @@ def test_in_order_and_shuffled_with_duplicates_give_one_graph(
         (e["eventTime"], e["job"]["facets"]["sql"]["query"]) for e in events if e["job"]["name"] == "job_0"
     )[1]
     (job,) = [n for n in in_order["nodes"] if n.startswith("['Job']") and '"name": "job_0"' in n]
-    assert json.dumps(json.dumps({"query": latest_sql}, sort_keys=True)) in job
+    assert json.dumps(canonical_json({"query": latest_sql})) in job
