@@ -18,11 +18,12 @@ import time
 from typing import Any, Protocol
 
 import neo4j
+import orjson
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 from neo4j.exceptions import DriverError, Neo4jError
 
 from lineage.dead_letter import dead_letter
-from lineage.mutations import AnyMutation, decode_change_set, encode_change_set
+from lineage.mutations import MutationDict, join_change_set, read_change_set
 from lineage.settings import Settings
 from producers.topics import ensure_settings_topics
 from sinks.dead_letters import DeadLetterWriter
@@ -69,7 +70,7 @@ class GraphSink:
             self._consumer.close()
 
     def _handle(self, messages: list[Message]) -> None:
-        groups: list[tuple[Message, list[AnyMutation]]] = []
+        groups: list[tuple[Message, list[MutationDict]]] = []
         letters: list[tuple[bytes | None, bytes]] = []
         for msg in messages:
             error = msg.error()
@@ -77,7 +78,7 @@ class GraphSink:
                 if error.code() != KafkaError._PARTITION_EOF:
                     logger.error("consume error: %s", error)
                 continue
-            valid, problems = decode_change_set(msg.value() or b"")
+            valid, problems = read_change_set(msg.value() or b"")
             groups.append((msg, valid))
             if problems:
                 # Only a producer outside this product could write such a record.
@@ -101,7 +102,7 @@ class GraphSink:
                 except Neo4jError:
                     pass
                 # Then mutation by mutation: the letter holds only what Neo4j refused.
-                refused: list[tuple[AnyMutation, Neo4jError]] = []
+                refused: list[tuple[MutationDict, Neo4jError]] = []
                 for mutation in ms:
                     try:
                         if not self._write_with_retry([mutation]):
@@ -115,7 +116,7 @@ class GraphSink:
                         msg,
                         "neo4j-refused",
                         f"{len(refused)} of {len(ms)} mutation(s) refused: {reasons}",
-                        encode_change_set([m for m, _ in refused]),
+                        join_change_set([orjson.dumps(m) for m, _ in refused]),
                     )
                 )
         if letters:
@@ -146,7 +147,7 @@ class GraphSink:
             # last commit and rewrites the same upserts, which is harmless.
             logger.warning("offset commit failed, batch will be redelivered: %s", exc.args[0])
 
-    def _write_with_retry(self, mutations: list[AnyMutation]) -> bool:
+    def _write_with_retry(self, mutations: list[MutationDict]) -> bool:
         """Write until Neo4j takes the batch; False if asked to stop first.
 
         While retrying, the assigned partitions are paused and the consumer keeps polling, so

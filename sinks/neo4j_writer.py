@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import neo4j
 from neo4j.exceptions import ClientError, DriverError, Neo4jError
 
-from lineage.mutations import AnyMutation
+from lineage.mutations import AnyMutation, MutationDict
 from sinks.batches import Statement, plan
 from sinks.cypher import schema_statements
 
@@ -58,7 +58,7 @@ class Neo4jGraphWriter:
                 self._driver.execute_query(f"DROP INDEX {name} IF EXISTS", database_=self._database)
                 self._driver.execute_query(statement, database_=self._database)
 
-    def write(self, mutations: Sequence[AnyMutation]) -> int:
+    def write(self, mutations: Sequence[AnyMutation | MutationDict]) -> int:
         """Write a batch in one transaction; returns the number of statements run."""
         statements = plan(mutations)
         if not statements:

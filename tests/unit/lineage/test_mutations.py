@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from lineage.graph_mapping import run_mutations
 from lineage.mutations import (
     EdgeUpsert,
     NodeRef,
@@ -20,9 +21,12 @@ from lineage.mutations import (
     encode_mutation,
     join_change_set,
     node,
+    read_change_set,
     ref,
     split_change_sets,
 )
+from tests.unit.factories import dataset, run_event
+from tests.unit.lineage.strategies import at, fold
 
 RUN = ref("Run", runId="0d4b7a4e-7e3c-4b7a-9d7e-1f0a2b3c4d5e")
 JOB = ref("Job", namespace="airflow", name="dag.task")
@@ -97,6 +101,9 @@ def _node_json(label: str, key: dict[str, str]) -> str:
 def test_decode_rejects_what_breaks_the_graph_model(raw: str) -> None:
     with pytest.raises(ValidationError):
         decode_mutation(raw)
+    # The sink's reading of the same message refuses it too, for the same reason.
+    mutations, problems = read_change_set(raw)
+    assert mutations == [] and len(problems) == 1
 
 
 def _edge_json(rel_type: str, start: NodeRef, end: NodeRef) -> str:
@@ -119,6 +126,7 @@ def _edge_json(rel_type: str, start: NodeRef, end: NodeRef) -> str:
 def test_edges_with_wrong_endpoints_or_type_are_rejected(rel_type: str, start: NodeRef, end: NodeRef) -> None:
     with pytest.raises(ValidationError):
         decode_mutation(_edge_json(rel_type, start, end))
+    assert read_change_set(_edge_json(rel_type, start, end))[0] == []
     with pytest.raises(ValidationError):
         EdgeUpsert(type=rel_type, start=start, end=end)  # type: ignore[arg-type]
 
@@ -149,6 +157,30 @@ def test_mutations_are_immutable() -> None:
     m = node("Job", namespace="n", name="j")
     with pytest.raises(ValidationError):
         m.props = {"x": 1}  # type: ignore[misc]
+
+
+def test_the_sink_reads_every_mutation_the_mapping_makes_as_the_models_do() -> None:
+    """``read_change_set`` (plain objects, for the sink) and ``decode_change_set`` (models) agree."""
+    parent = {"run": {"runId": "1d4b7a4e-7e3c-4b7a-9d7e-1f0a2b3c4d5e"}, "job": {"namespace": "airflow", "name": "dag"}}
+    schema = {"fields": [{"name": "id", "type": "INT"}, {"name": "email"}]}
+    lineage = {"fields": {"id": {"inputFields": [{"namespace": "db", "name": "src", "field": "id"}]}}}
+    event = run_event(
+        "COMPLETE",
+        at(1),
+        inputs=[dataset("db", "src", {"schema": schema})],
+        outputs=[dataset("db", "dst", {"schema": schema, "columnLineage": lineage})],
+        run_facets={"parent": parent},
+    )
+    mutations = run_mutations(fold([event]))
+    assert {m.op for m in mutations} == {"node", "edge", "fields", "usage"}
+    raw = encode_change_set(mutations)
+    dicts, problems = read_change_set(raw)
+    assert problems == []
+    assert [decode_mutation(json.dumps(d)) for d in dicts] == decode_change_set(raw)[0] == mutations
+    # One bad item: the message is read through the models, which name it; the rest are kept.
+    dicts, problems = read_change_set(raw[:-1] + b', {"op": "edge", "type": "WROTE"}]')
+    assert [decode_mutation(json.dumps(d)) for d in dicts] == mutations
+    assert [p.split(":")[0] for p in problems] == [f"item {len(mutations)}"]
 
 
 def test_a_change_set_round_trips_and_reports_each_bad_item() -> None:

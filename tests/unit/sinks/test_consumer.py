@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from neo4j.exceptions import DatabaseError, ServiceUnavailable
 
-from lineage.mutations import decode_change_set, encode_change_set, encode_mutation, node
+from lineage.mutations import decode_change_set, decode_mutation, encode_change_set, encode_mutation, node
 from lineage.settings import Settings
 from sinks.consumer import GraphSink
 from sinks.dead_letters import DeadLetterFailed
@@ -77,8 +77,13 @@ class FlakyWriter:
             if self.on_failure:
                 self.on_failure()
             raise ServiceUnavailable("Neo4j is restarting")
-        self.batches.append(mutations)
+        self.batches.append(as_models(mutations))
         return 1
+
+
+def as_models(mutations: list[Any]) -> list[Any]:
+    """What the sink hands the writer (plain JSON objects, lineage.mutations.read_change_set), as models."""
+    return [decode_mutation(json.dumps(m)) for m in mutations]
 
 
 def mutation(i: int) -> FakeMessage:
@@ -148,6 +153,7 @@ class RefusingWriter:
         self.batches: list[list[Any]] = []
 
     def write(self, mutations: list[Any]) -> int:
+        mutations = as_models(mutations)
         if any(getattr(m, "node", None) is not None and m.node.key.get("name") == "too-large" for m in mutations):
             raise DatabaseError._hydrate_neo4j(  # type: ignore[attr-defined]
                 code="Neo.DatabaseError.Statement.ExecutionFailed", message="Property value is too large to index"
