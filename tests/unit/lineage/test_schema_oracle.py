@@ -22,7 +22,7 @@ import pytest
 from jsonschema import Draft202012Validator, FormatChecker, ValidationError
 from referencing import Registry, Resource
 
-from lineage.events import InvalidEvent, decode
+from lineage.events import InvalidEvent, decode, decode_event
 from lineage.facets import DATASET_FACETS, INPUT_FACETS, JOB_FACETS, OUTPUT_FACETS, RUN_FACETS
 from tests.corpus import ACCEPTED, REFUSED
 
@@ -284,3 +284,21 @@ def test_facet_examples_cover_every_typed_facet() -> None:
     typed = {(kind, name) for kind, known in KINDS.values() for name in known}
     # Facets the spec ships no example of; each is still checked on the real events above.
     assert typed - covered <= {("input", "inputStatistics"), ("dataset", "version"), ("run", "tags")}
+
+
+@pytest.mark.parametrize(
+    "event",
+    [pytest.param(case.event, id=case.name) for case in ACCEPTED]
+    + [pytest.param(p.values[1], id=p.id) for p in [*REAL, *_events("events/invalid")]],
+)
+def test_an_event_decoded_without_counting_leniencies_is_the_same_event(event: dict[str, Any]) -> None:
+    """``decode_event`` (the merge, the ingest door) skips the facets' leniency checks; the event
+    it gives is the one ``decode`` gives."""
+    raw = json.dumps(event).encode()
+    try:
+        counted = decode(raw).event
+    except InvalidEvent:
+        with pytest.raises(InvalidEvent):
+            decode_event(raw)
+        return
+    assert decode_event(raw) == counted
