@@ -230,6 +230,8 @@ REASONS = {
     "processing-error": "the processor failed on an event it accepted (a bug: please report it)",
     "output-too-large": "a graph upsert the event's run maps to is larger than a Kafka message (16 MiB)",
     "state-too-large": "the run's merged state would be larger than a Kafka message (16 MiB)",
+    "bad-batch": "a message on the processor's internal runs topic that is not a batch of routed events "
+    "(only a foreign producer writing to that topic could put it there)",
 }
 
 # The ways an event can break the spec and still be accepted, each counted per event

@@ -206,9 +206,12 @@ def join_change_set(encoded: list[bytes]) -> bytes:
     return b"[" + b",".join(encoded) + b"]"
 
 
-def split_change_sets(encoded: list[bytes], limit: int) -> tuple[list[bytes], list[bytes]]:
+def split_change_sets(
+    encoded: list[bytes], limit: int, max_mutations: int | None = None
+) -> tuple[list[bytes], list[bytes]]:
     """Mutations already encoded, joined in order into change sets of at most ``limit`` bytes
-    each; and those that alone would exceed ``limit`` (left out of the change sets)."""
+    (and ``max_mutations`` mutations) each; and those that alone would exceed ``limit`` (left out
+    of the change sets)."""
     sets: list[bytes] = []
     too_large: list[bytes] = []
     current: list[bytes] = []
@@ -218,7 +221,7 @@ def split_change_sets(encoded: list[bytes], limit: int) -> tuple[list[bytes], li
             too_large.append(mutation)
             continue
         added = len(mutation) + (1 if current else 0)  # and a comma
-        if current and size + added > limit:
+        if current and (size + added > limit or len(current) == max_mutations):
             sets.append(join_change_set(current))
             current, size, added = [], 2, len(mutation)
         current.append(mutation)

@@ -4,12 +4,14 @@
 ones with a reason, and re-keys the good ones onto the internal runs topic: run events by
 runId, DatasetEvents and JobEvents by the dataset or job. The re-keying is what makes the
 processor correct whatever key or partition an integration chose: every event of a run meets
-the run's state on one partition of one worker.
+the run's state on one partition of one worker. The events a batch sends to one partition go
+as one message (``lineage.routed_batch``), each with its key and where it was first read.
 
 ``merge`` reads the runs topic, folds each run event into the run's state (a changelogged
 table, co-partitioned with the runs topic), maps static events directly, and sends to
 ``lineage.graph`` the graph mutations that changed (``lineage.processing``), minus those this
-worker recently sent already (``recently_sent``).
+worker recently sent already (``recently_sent``): what a batch changed on one partition, in as
+few change sets as fit in a message.
 Offsets are committed only after the producer flushed (Faust does this), so a crash means
 redelivery, which the idempotent merge and mutations absorb. An event that fails in a way the
 core did not foresee is dead-lettered with reason ``processing-error``; the worker carries on.
@@ -31,14 +33,17 @@ import time
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, NoReturn
+from typing import Any, NamedTuple, NoReturn
 
 import faust
+from aiokafka.partitioner import murmur2
 from faust.streams import _current_event
 
+from lineage import routed_batch
 from lineage.dead_letter import dead_letter
 from lineage.mutations import split_change_sets
 from lineage.processing import Rejected, StateCache, apply_all, route
+from lineage.routed_batch import Source
 from lineage.settings import Settings
 from producers.topics import MAX_MESSAGE_BYTES
 from stream_processor import faust_fixes
@@ -50,8 +55,9 @@ logger = logging.getLogger(__name__)
 
 ROUTE_BATCH = 500
 ROUTE_WITHIN_SECONDS = 0.05
-# The merge takes up to this many events at a time, or what came within this long.
-MERGE_BATCH = 500
+# The merge takes up to this many runs-topic messages at a time (each a routed batch of up to
+# ROUTE_BATCH events), or what came within this long.
+MERGE_BATCH = 20
 MERGE_WITHIN_SECONDS = 0.05
 # Runs whose decoded state the worker keeps in memory (lineage.processing.StateCache).
 STATE_CACHE_RUNS = 4096
@@ -65,7 +71,9 @@ ROCKSDB_OPTIONS = {"block_cache_size": 64 * 1024**2, "write_buffer_size": 16 * 1
 EXIT_UNPROCESSED = 70
 # The largest change set sent to the graph topic, and the largest run state kept in the
 # changelog, leaving room in a Kafka message for the key.
-CHANGE_SET_BYTES = STATE_BYTES = MAX_MESSAGE_BYTES - 64 * 1024
+CHANGE_SET_BYTES = STATE_BYTES = ROUTED_BATCH_BYTES = MAX_MESSAGE_BYTES - 64 * 1024
+# The most mutations in one change set: a sink writes a few of them per Neo4j transaction.
+CHANGE_SET_MUTATIONS = 1000
 # How often the worker looks for partitions that stopped moving (stall_watch).
 STALL_CHECK_SECONDS = 10.0
 # Mutations remembered per worker so that one shared by many runs is sent once (~100 bytes each).
@@ -85,6 +93,7 @@ class Processor:
     graph: faust.TopicT
     run_table: Any
     leniency_log: LeniencyLog
+    partitions: Partitions
 
 
 def exit_unacknowledged(exc: BaseException, event: faust.EventT | None) -> NoReturn:
@@ -160,6 +169,7 @@ def create_app(
     app.sensors.add(ExitOnSendError(on_fatal))
     faust_fixes.install(settings.kafka_bootstrap, lambda exc: on_fatal(exc, None))
     raw: dict[str, Any] = {"key_serializer": "raw", "value_serializer": "raw"}
+    partitions = Partitions(settings.topic_partitions, settings.topic_partitions)
     events = app.topic(settings.events_topic, **raw)
     dlq = app.topic(settings.dlq_topic, **raw)
     runs = app.topic(settings.runs_topic, partitions=settings.topic_partitions, **raw)
@@ -172,18 +182,17 @@ def create_app(
         "runs", partitions=settings.topic_partitions, key_type=bytes, value_type=bytes, options=ROCKSDB_OPTIONS
     )
 
-    async def reject(event: faust.EventT, reason: str, message: str) -> None:
-        msg = event.message
+    async def reject(key: bytes | None, value: bytes, source: Source, reason: str, message: str) -> None:
         logger.warning(
             "dead-lettered event reason=%s topic=%s partition=%s offset=%s: %s",
             reason,
-            msg.topic,
-            msg.partition,
-            msg.offset,
+            source.topic,
+            source.partition,
+            source.offset,
             message,
         )
-        letter = dead_letter(event.value or b"", reason, message, msg.topic, msg.partition, msg.offset)
-        await dlq.send(key=event.key, value=letter)
+        letter = dead_letter(value, reason, message, source.topic, source.partition, source.offset)
+        await dlq.send(key=key, value=letter)
 
     # Events taken leniently, counted once each, where they are first decoded (``route``).
     leniency_log = LeniencyLog()
@@ -193,25 +202,41 @@ def create_app(
         async for batch in stream.take_events(  # type: ignore[attr-defined]  # not in StreamT
             ROUTE_BATCH, within=ROUTE_WITHIN_SECONDS
         ):
+            # The batch's valid events, by the runs partition their key belongs to, sent as one
+            # message per partition (lineage.routed_batch).
+            placed: dict[tuple[int, str], list[tuple[bytes, faust.EventT]]] = {}
             for event in batch:
                 try:
-                    await route_one(event)
+                    key = await route_one(event)
                 except Exception as exc:  # noqa: BLE001  # on_fatal logs it and ends the process
                     on_fatal(exc, event)
+                if key is not None:
+                    placed.setdefault((partitions.of_run(key), event.message.topic), []).append((key, event))
+            for (partition, topic), routed in placed.items():
+                entries = [(key, e.value, e.message.partition, e.message.offset) for key, e in routed]
+                done = 0
+                for chunk in routed_batch.chunks(topic, entries, ROUTED_BATCH_BYTES):
+                    done += len(chunk)
+                    try:
+                        await runs.send(key=None, value=routed_batch.pack(topic, chunk), partition=partition)
+                    except Exception as exc:  # noqa: BLE001  # on_fatal logs it and ends the process
+                        on_fatal(exc, routed[done - 1][1])
 
-    async def route_one(event: faust.EventT) -> None:
+    async def route_one(event: faust.EventT) -> bytes | None:
+        """The key the event goes on with, or None when it was dead-lettered."""
+        msg = event.message
         try:
             routed = route(event.value or b"", settings.max_event_bytes)
         except Exception as exc:
             logger.exception("routing failed")
             routed = Rejected("processing-error", f"{type(exc).__name__}: {exc}")
         if isinstance(routed, Rejected):
-            await reject(event, routed.reason, routed.message)
-            return
+            here = Source(msg.topic, msg.partition, msg.offset)
+            await reject(event.key, event.value or b"", here, routed.reason, routed.message)
+            return None
         if routed.leniencies:
-            msg = event.message
             leniency_log.record(routed.leniencies, msg.topic, msg.partition, msg.offset)
-        await runs.send(key=routed.key, value=event.value)
+        return routed.key
 
     recently_sent = RecentlySent(RECENTLY_SENT_CAPACITY)
 
@@ -265,82 +290,142 @@ def create_app(
     async def merge_agent(stream: faust.StreamT) -> None:
         # A batch at a time, folded per run (lineage.processing.apply_all): a run whose events
         # arrive together is loaded, stored, mapped and sent once. Faust acknowledges the batch's
-        # events after this loop's body is done with them, so offsets still follow the effects.
+        # messages after this loop's body is done with them, so offsets still follow the effects.
         async for batch in stream.take_events(  # type: ignore[attr-defined]  # not in StreamT
             MERGE_BATCH, within=MERGE_WITHIN_SECONDS
         ):
-            for group in _by_key(batch):
+            entries: list[Entry] = []
+            for message in batch:
+                entries += await _entries(message)
+            # What the batch changed, per runs partition: sent as few messages as fit.
+            out: dict[int, list[bytes]] = {}
+            for group in _by_key(entries):
                 try:
-                    await merge_group(group)
+                    changes = await merge_group(group)
                 except Exception as exc:  # noqa: BLE001  # on_fatal logs it and ends the process
-                    on_fatal(exc, group[-1])
+                    on_fatal(exc, group[-1].carrier)
+                out.setdefault(group[-1].carrier.message.partition, []).extend(changes)
+            for partition, changes in out.items():
+                # Each mutation fits (merge_group).
+                change_sets, _ = split_change_sets(changes, CHANGE_SET_BYTES, CHANGE_SET_MUTATIONS)
+                for change_set in change_sets:
+                    try:
+                        await graph.send(
+                            key=b"runs-%d" % partition, value=change_set, partition=partitions.of_graph(partition)
+                        )
+                    except Exception as exc:  # noqa: BLE001  # on_fatal logs it and ends the process
+                        on_fatal(exc, batch[-1])
+
+    async def _entries(message: faust.EventT) -> list[Entry]:
+        """The events a runs-topic message carries: a routed batch, or one event as it was."""
+        msg, value = message.message, message.value or b""
+        if routed_batch.is_batch(value):
+            try:
+                return [Entry(message, *routed) for routed in routed_batch.unpack(value)]
+            except routed_batch.BadBatch as exc:
+                here = Source(msg.topic, msg.partition, msg.offset)
+                why = f"a runs-topic message that is not a batch of events: {exc}"
+                await reject(message.key, value, here, "bad-batch", why)
+                return []
+        return [Entry(message, message.key or b"", value, Source(msg.topic, msg.partition, msg.offset))]
 
     states = StateCache(STATE_CACHE_RUNS)
 
-    async def merge_group(group: list[faust.EventT]) -> None:
-        """Fold the events of one key taken in one batch; one event at a time when that fails or
-        the state would be too large to store, so that only the events at fault are dead-lettered."""
+    async def merge_group(group: list[Entry]) -> list[bytes]:
+        """Fold the events of one key taken in one batch and return the mutations to send; one
+        event at a time when that fails or the state would be too large to store, so that only
+        the events at fault are dead-lettered."""
         # Table writes go to the changelog partition of the current event: the group's own.
-        _current_event.set(weakref.ref(group[-1]))
-        key: bytes = group[-1].key  # type: ignore[assignment]  # the runs topic is keyed by bytes
+        last = group[-1]
+        _current_event.set(weakref.ref(last.carrier))
+        key = last.key
         stored: bytes | None = run_table.get(key)
         try:
-            folded = apply_all(states.load(key, stored), [(e.value, e.message.offset) for e in group])
+            folded = apply_all(states.load(key, stored), [(e.value, e.carrier.message.offset) for e in group])
         except Exception as exc:
             if len(group) == 1:
                 logger.exception("processing failed run=%s", key)
-                await reject(group[0], "processing-error", f"{type(exc).__name__}: {exc}")
-                return
+                await reject(last.key, last.value, last.source, "processing-error", f"{type(exc).__name__}: {exc}")
+                return []
             folded = None  # one at a time, to find the event at fault
         if folded is None or (folded.stored is not None and len(folded.stored) > STATE_BYTES and len(group) > 1):
-            for event in group:
-                await merge_group([event])
-            return
+            changes: list[bytes] = []
+            for entry in group:
+                changes += await merge_group([entry])
+            return changes
         for index, invalid in folded.invalid:
-            await reject(group[index], invalid.reason, invalid.message)
-        event = group[-1]
+            await reject(group[index].key, group[index].value, group[index].source, invalid.reason, invalid.message)
         if folded.stored is not None and len(folded.stored) > STATE_BYTES:
             # The run keeps its stored state from before this event; a later event is merged onto
             # that, and stored and sent if the result fits. A redelivery still re-sends the run's
             # full state (what its first delivery sent may have been lost).
             await reject(
-                event,
+                last.key,
+                last.value,
+                last.source,
                 "state-too-large",
                 f"with this event the run's state would be {len(folded.stored)} bytes, over the "
                 f"{STATE_BYTES}-byte limit of a changelog message; it was not stored"
                 + ("" if folded.redelivered else " nor sent on"),
             )
             if not folded.redelivered:
-                return
+                return []
         elif folded.stored is not None:
             run_table[key] = folded.stored
             states.keep(key, folded.stored, folded.state)
-        # One message per run per batch (a change set, keyed like the events): per-message
-        # overhead in Faust and Kafka is far larger than per-mutation work.
         changes = [encoded for encoded in folded.changes if recently_sent.first_time(encoded) or folded.redelivered]
         # Within Kafka's message limit: a run's full state, sent again on a redelivery, can outgrow it.
-        change_sets, too_large = split_change_sets(changes, CHANGE_SET_BYTES)
-        for change_set in change_sets:
-            await graph.send(key=key, value=change_set)
-        if too_large:
+        fits = [encoded for encoded in changes if len(encoded) + 2 <= CHANGE_SET_BYTES]
+        if len(fits) < len(changes):
+            too_large = [encoded for encoded in changes if len(encoded) + 2 > CHANGE_SET_BYTES]
             largest = max(too_large, key=len)
             await reject(
-                event,
+                last.key,
+                last.value,
+                last.source,
                 "output-too-large",
                 f"{len(too_large)} graph mutation(s) this event maps to exceed the {CHANGE_SET_BYTES}-byte "
                 f"message limit (the largest: {len(largest)} bytes, starting {largest[:200]!r}) and were "
                 "not sent; the rest of its changes were",
             )
+        return fits
 
-    return Processor(app, route_agent, merge_agent, events, dlq, runs, graph, run_table, leniency_log)
+    return Processor(app, route_agent, merge_agent, events, dlq, runs, graph, run_table, leniency_log, partitions)
 
 
-def _by_key(batch: list[faust.EventT]) -> list[list[faust.EventT]]:
+class Entry(NamedTuple):
+    """One event of a runs-topic message (``carrier``): its key, its bytes, where it was first read."""
+
+    carrier: faust.EventT
+    key: bytes
+    value: bytes
+    source: Source
+
+
+class Partitions:
+    """How many partitions the runs and graph topics have, and where things go on them.
+
+    The route puts a run's events on the runs partition Kafka's default partitioner gives the
+    run's key (as a keyed send did, so runs stay where their state is); the merge sends what one
+    runs partition changed to one graph partition, so a run's change sets stay in order. The
+    worker sets the counts it finds on the brokers (``stream_processor.worker``)."""
+
+    def __init__(self, runs: int, graph: int) -> None:
+        self.runs, self.graph = runs, graph
+
+    def of_run(self, key: bytes) -> int:
+        return (murmur2(key) & 0x7FFFFFFF) % self.runs
+
+    def of_graph(self, runs_partition: int) -> int:
+        return runs_partition % self.graph
+
+
+def _by_key(entries: list[Entry]) -> list[list[Entry]]:
     """A batch's events grouped by partition and key, in order of first appearance; each group in
     the order its events were read."""
-    groups: dict[tuple[int, bytes | None], list[faust.EventT]] = {}
-    for event in batch:
-        groups.setdefault((event.message.partition, event.key), []).append(event)
+    groups: dict[tuple[int, bytes], list[Entry]] = {}
+    for entry in entries:
+        groups.setdefault((entry.carrier.message.partition, entry.key), []).append(entry)
     return list(groups.values())
 
 

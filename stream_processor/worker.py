@@ -13,11 +13,11 @@ class StateTopicMismatch(KafkaUnavailable):
     """The runs topic and the run-state changelog have different partition counts."""
 
 
-def prepare_topics(settings: Settings, changelog: str) -> None:
+def prepare_topics(settings: Settings, changelog: str) -> dict[str, int]:
     """Create the processor's topics, the run-state changelog among them (compacted, as Faust would),
-    so that all are in the brokers' metadata before the worker joins its group; and check that the
+    so that all are in the brokers' metadata before the worker joins its group; check that the
     changelog has as many partitions as the runs topic, since a run's state lives in the changelog
-    partition of its events."""
+    partition of its events; and say how many partitions each topic has."""
     counts = ensure_settings_topics(settings, [*all_topics(settings), changelog], compacted=[changelog])
     runs, state = counts[settings.runs_topic], counts[changelog]
     if runs != state:
@@ -28,11 +28,13 @@ def prepare_topics(settings: Settings, changelog: str) -> None:
             f"Give both the same number of partitions (new topics get LINEAGE_TOPIC_PARTITIONS, now "
             f"{settings.topic_partitions})."
         )
+    return counts
 
 
 def run_worker(settings: Settings) -> None:
     processor = create_app(settings)
-    prepare_topics(settings, processor.run_table.changelog_topic.get_topic_name())
+    counts = prepare_topics(settings, processor.run_table.changelog_topic.get_topic_name())
+    processor.partitions.runs, processor.partitions.graph = counts[settings.runs_topic], counts[settings.graph_topic]
     (settings.home / "processor").mkdir(parents=True, exist_ok=True)
     worker = faust.Worker(processor.app, loglevel=settings.log_level, quiet=True)
     # Faust's terminal spinner, installed at WARNING and above, sets the root logger to DEBUG so

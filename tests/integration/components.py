@@ -15,6 +15,7 @@ from typing import Any
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
+from lineage.routed_batch import is_batch, unpack
 from lineage.settings import Settings
 from tests.integration.services import lineage_command
 
@@ -83,8 +84,12 @@ def topic_trace(bootstrap: str, topic: str, keys: set[bytes], describe: Callable
             if msg is None or msg.error() is not None:
                 continue
             partition, offset = msg.partition() or 0, msg.offset() or 0
-            if msg.key() in keys:
-                lines.append(f"{topic}[{partition}]@{offset} {msg.key()!r}: {describe(msg.value() or b'')}")
+            value = msg.value() or b""
+            # The runs topic carries routed batches: each event in one, with its own key.
+            records = [(r.key, r.value) for r in unpack(value)] if is_batch(value) else [(msg.key(), value)]
+            for key, record in records:
+                if key in keys:
+                    lines.append(f"{topic}[{partition}]@{offset} {key!r}: {describe(record)}")
             if offset + 1 >= ends.get(partition, 0):
                 ends.pop(partition, None)
     finally:

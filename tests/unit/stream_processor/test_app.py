@@ -15,11 +15,13 @@ from typing import Any
 from unittest.mock import AsyncMock
 
 import pytest
+from aiokafka.partitioner import DefaultPartitioner
 from faust.serializers import codecs
 
 from lineage.mutations import EdgeUpsert, NodeUpsert, decode_change_set
 from lineage.naming import run_key
 from lineage.processing import stored_run
+from lineage.routed_batch import Source, pack, unpack
 from lineage.settings import Settings
 from stream_processor import app as app_module
 from stream_processor.app import EXIT_UNPROCESSED, Processor, create_app
@@ -118,11 +120,20 @@ async def _test_route_rekeys_valid_events_by_run_id_and_dead_letters_the_rest(pr
         # A run id of text is keyed by the UUID derived from it (lineage.naming.run_key).
         await agent.put(json.dumps(EVENT | {"run": {"runId": "not-a-uuid"}}).encode(), key=b"k3")
 
-    forwarded = sent(processor.runs)
-    run_id = EVENT["run"]["runId"].encode()
-    assert [key for key, _ in forwarded] == [run_id, run_id, str(run_key("not-a-uuid")).encode()]
-    assert json.loads(forwarded[1][1])["eventType"] == "COMPLETE"
-    assert forwarded[2][1] == json.dumps(EVENT | {"run": {"runId": "not-a-uuid"}}).encode()  # as sent
+    run_id, text_id = EVENT["run"]["runId"].encode(), str(run_key("not-a-uuid")).encode()
+    # One message per runs partition per batch, placed where Kafka's own partitioner puts the key.
+    calls = processor.runs.send.await_args_list  # type: ignore[attr-defined]  # an AsyncMock
+    forwarded = {call.kwargs["partition"]: unpack(call.kwargs["value"]) for call in calls}
+    assert len(forwarded) == len(calls)
+    every = list(range(processor.partitions.runs))
+    for partition, routed in forwarded.items():
+        assert {DefaultPartitioner()(r.key, every, every) for r in routed} == {partition}
+    routed = sorted((r for rs in forwarded.values() for r in rs), key=lambda r: r.source.offset)
+    assert [r.key for r in routed] == [run_id, run_id, text_id]
+    # Each event as it was sent, with where it was read (for the merge's dead letters).
+    assert [r.source for r in routed] == [Source("openlineage.events", 0, offset) for offset in (0, 3, 4)]
+    assert json.loads(routed[1].value)["eventType"] == "COMPLETE"
+    assert routed[2].value == json.dumps(EVENT | {"run": {"runId": "not-a-uuid"}}).encode()  # as sent
     assert processor.leniency_log.totals == {"non-uuid-run-id": 1}
 
     letters = [json.loads(value) for _, value in sent(processor.dlq)]
@@ -180,8 +191,8 @@ async def _test_a_batch_is_folded_per_run(processor: Processor, monkeypatch: pyt
             if len(graph_messages(processor)) >= 2:
                 break
             await asyncio.sleep(0.02)
-    # One change set and one stored state per run; each state filed under its own partition.
-    assert [key for key, _ in graph_messages(processor)] == [one, other]
+    # One stored state per run, filed under its own partition; one change set per partition.
+    assert [key for key, _ in graph_messages(processor)] == [b"runs-2", b"runs-5"]
     assert changelog == [(2, one), (5, other)]
     runs = [m for m in sent_mutations(processor) if m.op == "node" and m.node.label == "Run"]
     assert [r.props["state"] for r in runs] == ["COMPLETED", "RUNNING"]
@@ -217,7 +228,7 @@ async def _test_duplicates_emit_nothing_and_a_redelivery_emits_the_full_state(pr
     async with processor.merge.test_context() as agent:
         await put(agent, start, key=run_id)  # offset 0
         first = list(graph_messages(processor))
-        assert [key for key, _ in first] == [run_id]  # one change set, keyed like the event
+        assert [key for key, _ in first] == [b"runs-0"]  # one change set, keyed by the runs partition
         full_state = len(sent_mutations(processor))
         await put(agent, start, key=run_id)  # offset 1: the integration sent it twice
         await put(agent, start, key=run_id)  # offset 2: and a replay sent it again
@@ -407,7 +418,7 @@ async def _test_a_change_set_over_the_message_limit(processor: Processor) -> Non
         await put(agent, json.dumps(wide).encode(), key=run_id)
     messages = graph_messages(processor)
     assert len(messages) > 1 and all(len(value) <= 600 for _, value in messages)
-    assert {key for key, _ in messages} == {run_id}
+    assert {key for key, _ in messages} == {b"runs-0"}
     names = {m.node.key.get("name") for m in sent_mutations(processor) if isinstance(m, NodeUpsert)}
     assert {f"dst{i}" for i in range(5)} <= names and "huge" not in names
     [letter] = [json.loads(value) for _, value in sent(processor.dlq)]
@@ -475,3 +486,48 @@ async def _test_a_redelivery_whose_state_is_too_large(processor: Processor, monk
     [letter] = [json.loads(value) for _, value in sent(processor.dlq)]
     assert letter["reason"] == "state-too-large"
     assert letter["message"].endswith("it was not stored")
+
+
+def test_merge_folds_the_events_of_a_routed_batch_and_dead_letters_by_where_they_were_read(
+    processor: Processor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    processor.app.loop.run_until_complete(_test_merge_folds_a_routed_batch(processor, monkeypatch))
+
+
+async def _test_merge_folds_a_routed_batch(processor: Processor, monkeypatch: pytest.MonkeyPatch) -> None:
+    changelog: list[tuple[int, bytes]] = []
+
+    def send_changelog(partition: int, key: bytes, *args: Any, **kwargs: Any) -> Any:
+        changelog.append((partition, key))
+        return SimpleNamespace(message=SimpleNamespace(partition=partition))
+
+    monkeypatch.setattr(processor.run_table, "send_changelog", send_changelog)
+    one, other = EVENT["run"]["runId"].encode(), str(uuid.UUID(int=7, version=4)).encode()
+    other_start = json.dumps(EVENT | {"eventType": "START", "run": {"runId": other.decode()}}).encode()
+    batch = pack(
+        "openlineage.events",
+        [
+            (one, raw("START", "2026-11-20T10:00:00Z"), 0, 10),
+            (other, other_start, 4, 11),
+            (one, b"{oops", 3, 17),
+            (one, raw("COMPLETE", "2026-11-20T10:05:00Z"), 0, 12),
+        ],
+    )
+    async with processor.merge.test_context() as agent:
+        await put(agent, batch, key=None, partition=1)
+        await put(agent, b"LRB1\x05\x00", key=None, partition=1)  # not a batch: a foreign producer's
+    # Both runs' states on the batch's partition; what they changed in one change set.
+    assert changelog == [(1, one), (1, other)]
+    assert [key for key, _ in graph_messages(processor)] == [b"runs-1"]
+    runs = {
+        m.node.key["runId"]: m.props["state"]
+        for m in sent_mutations(processor)
+        if m.op == "node" and m.node.label == "Run"
+    }
+    assert runs == {one.decode(): "COMPLETED", other.decode(): "RUNNING"}
+    # A dead letter names where the event was first read, and carries it as sent.
+    letters = [json.loads(v) for _, v in sent(processor.dlq)]
+    assert [letter["reason"] for letter in letters] == ["not-json", "bad-batch"]
+    assert letters[0]["source"] == {"topic": "openlineage.events", "partition": 3, "offset": 17}
+    assert base64.b64decode(letters[0]["raw"]) == b"{oops"
+    assert letters[1]["source"]["partition"] == 1 and letters[1]["source"]["offset"] == 1
