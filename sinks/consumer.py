@@ -38,6 +38,9 @@ BATCH_WAIT_SECONDS = 0.05
 # Retries of a write Neo4j could not take double their wait up to this: an outage costs one
 # cheap connection attempt per few seconds, and the sink writes within seconds of Neo4j's return.
 MAX_BACKOFF_SECONDS = 5.0
+# The most mutations written in one Neo4j transaction (a record is never split): a consumed batch
+# of many large change sets is written in several, and committed after the last.
+TRANSACTION_MUTATIONS = 5_000
 
 
 class LetterBox(Protocol):
@@ -83,42 +86,12 @@ class GraphSink:
             if problems:
                 # Only a producer outside this product could write such a record.
                 letters.append(self._letter(msg, "malformed-mutation", "; ".join(problems)))
-        if not groups:
-            return
-        try:
-            if not self._write_with_retry([m for _, ms in groups for m in ms]):
+        written = 0
+        for chunk in _transactions(groups, TRANSACTION_MUTATIONS):
+            done = self._write_groups(chunk, letters)
+            if done is None:
                 return  # stopping before the batch was written: do not commit it
-            written = sum(len(ms) for _, ms in groups)
-        except Neo4jError as exc:
-            # Refused for good: find the records Neo4j will not take, one record at a time.
-            logger.warning("Neo4j refused a batch (%s); writing its %d records one by one", exc.code, len(groups))
-            written = 0
-            for msg, ms in groups:
-                try:
-                    if not self._write_with_retry(ms):
-                        return
-                    written += len(ms)
-                    continue
-                except Neo4jError:
-                    pass
-                # Then mutation by mutation: the letter holds only what Neo4j refused.
-                refused: list[tuple[MutationDict, Neo4jError]] = []
-                for mutation in ms:
-                    try:
-                        if not self._write_with_retry([mutation]):
-                            return
-                        written += 1
-                    except Neo4jError as error:
-                        refused.append((mutation, error))
-                reasons = "; ".join(sorted({f"{e.code}: {e.message}" for _, e in refused}))
-                letters.append(
-                    self._letter(
-                        msg,
-                        "neo4j-refused",
-                        f"{len(refused)} of {len(ms)} mutation(s) refused: {reasons}",
-                        join_change_set([orjson.dumps(m) for m, _ in refused]),
-                    )
-                )
+            written += done
         if letters:
             self._dead_letters.send(letters)  # before the commit: nothing is lost
             self.dead_lettered += len(letters)
@@ -128,8 +101,50 @@ class GraphSink:
                 self._settings.graph_dlq_topic,
                 "; ".join(json.loads(v)["message"][:300] for _, v in letters[:3]),
             )
-        self._commit()
+        if groups:
+            self._commit()
         self.written += written
+
+    def _write_groups(
+        self, groups: list[tuple[Message, list[MutationDict]]], letters: list[tuple[bytes | None, bytes]]
+    ) -> int | None:
+        """Write the records' mutations in one transaction; what Neo4j refuses for good goes to
+        ``letters``. The number of mutations written, or None if asked to stop first."""
+        try:
+            if not self._write_with_retry([m for _, ms in groups for m in ms]):
+                return None
+            return sum(len(ms) for _, ms in groups)
+        except Neo4jError as exc:
+            # Refused for good: find the records Neo4j will not take, one record at a time.
+            logger.warning("Neo4j refused a batch (%s); writing its %d records one by one", exc.code, len(groups))
+        written = 0
+        for msg, ms in groups:
+            try:
+                if not self._write_with_retry(ms):
+                    return None
+                written += len(ms)
+                continue
+            except Neo4jError:
+                pass
+            # Then mutation by mutation: the letter holds only what Neo4j refused.
+            refused: list[tuple[MutationDict, Neo4jError]] = []
+            for mutation in ms:
+                try:
+                    if not self._write_with_retry([mutation]):
+                        return None
+                    written += 1
+                except Neo4jError as error:
+                    refused.append((mutation, error))
+            reasons = "; ".join(sorted({f"{e.code}: {e.message}" for _, e in refused}))
+            letters.append(
+                self._letter(
+                    msg,
+                    "neo4j-refused",
+                    f"{len(refused)} of {len(ms)} mutation(s) refused: {reasons}",
+                    join_change_set([orjson.dumps(m) for m, _ in refused]),
+                )
+            )
+        return written
 
     @staticmethod
     def _letter(msg: Message, reason: str, message: str, raw: bytes | None = None) -> tuple[bytes | None, bytes]:
@@ -190,6 +205,22 @@ class GraphSink:
                 if topic is not None and partition is not None and offset is not None:
                     self._consumer.seek(TopicPartition(topic, partition, offset))
         return self._stopping.is_set()
+
+
+def _transactions(
+    groups: list[tuple[Message, list[MutationDict]]], limit: int
+) -> list[list[tuple[Message, list[MutationDict]]]]:
+    """The records in order, cut into runs of at most ``limit`` mutations (a record larger than
+    that alone)."""
+    out: list[list[tuple[Message, list[MutationDict]]]] = []
+    size = 0
+    for group in groups:
+        if not out or (size + len(group[1]) > limit and size > 0):
+            out.append([])
+            size = 0
+        out[-1].append(group)
+        size += len(group[1])
+    return out
 
 
 def create_consumer(settings: Settings) -> Consumer:

@@ -204,3 +204,38 @@ def test_a_change_set_is_written_whole_and_its_malformed_items_dead_lettered() -
         ("malformed-mutation", 2),
     ]
     assert consumer.log == ["dead-letter", "commit"]
+
+
+def test_a_large_batch_is_written_in_bounded_transactions_and_committed_after_the_last(monkeypatch: Any) -> None:
+    monkeypatch.setattr("sinks.consumer.TRANSACTION_MUTATIONS", 5)
+    consumer, writer = FakeConsumer(), FlakyWriter(failures=0)
+    records = [
+        FakeMessage(encode_change_set([node("Job", namespace="ns", name=f"j{i}-{k}") for k in range(size)]), i)
+        for i, size in enumerate([2, 3, 1, 7, 2])
+    ]
+    graph_sink = sink(writer, consumer)
+    graph_sink._handle(records)
+    # Records are never split; a transaction holds at most 5 mutations unless one record is larger.
+    assert [len(batch) for batch in writer.batches] == [5, 1, 7, 2]
+    assert consumer.log == ["commit"] and graph_sink.written == 15
+
+
+def test_stopping_between_transactions_commits_nothing(monkeypatch: Any) -> None:
+    monkeypatch.setattr("sinks.consumer.TRANSACTION_MUTATIONS", 1)
+    monkeypatch.setattr("sinks.consumer.MAX_BACKOFF_SECONDS", 0.01)
+    consumer = FakeConsumer()
+    stop = threading.Event()
+    writer = FlakyWriter(failures=0)
+    graph_sink = sink(writer, consumer)
+    graph_sink._stopping = stop
+
+    def write(mutations: list[Any]) -> int:
+        if writer.batches:  # the second transaction meets an outage, and the sink is stopped
+            stop.set()
+            raise ServiceUnavailable("Neo4j is restarting")
+        writer.batches.append(as_models(mutations))
+        return 1
+
+    writer.write = write  # type: ignore[method-assign]
+    graph_sink._handle([mutation(1), mutation(2)])
+    assert len(writer.batches) == 1 and "commit" not in consumer.log and graph_sink.written == 0
