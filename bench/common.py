@@ -107,6 +107,27 @@ def progress(bootstrap: str, group: str, topics: list[str]) -> tuple[int, int]:
         consumer.close()
 
 
+def first_written(bootstrap: str, topic: str) -> float | None:
+    """When the earliest record of ``topic`` was sent (epoch seconds, from the records' own
+    timestamps): for the runs topic, when the processor routed its first batch, i.e. when it
+    started working. None for an empty topic."""
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"bench-first-{uuid.uuid4().hex[:8]}"})
+    try:
+        firsts = []
+        for p in range(PARTITIONS):
+            tp = TopicPartition(topic, p)
+            low, high = consumer.get_watermark_offsets(tp, timeout=10)
+            if high <= low:
+                continue
+            consumer.assign([TopicPartition(topic, p, low)])
+            msg = consumer.poll(10)
+            if msg is not None and msg.error() is None:
+                firsts.append(msg.timestamp()[1] / 1000)
+        return min(firsts) if firsts else None
+    finally:
+        consumer.close()
+
+
 def partition_progress(bootstrap: str, group: str, topics: list[str]) -> dict[tuple[str, int], tuple[int, int]]:
     """(topic, partition) -> (offset the group committed, or 0; end offset)."""
     consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": group, "enable.auto.commit": False})

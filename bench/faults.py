@@ -158,7 +158,7 @@ class Harness:
         try:
             if fault is not None:
                 at = self.rng.uniform(0.2, 0.55) * self.count
-                self._wait(pipeline, parts, lambda: self._merged(pipeline) >= at, f"{at:,.0f} events merged")
+                self._wait(pipeline, parts, lambda: self._routed(pipeline) >= at, f"{at:,.0f} events routed")
                 stage = "sink" if case in ("sink-kill", "neo4j-kill") else "processor"
                 waiting = self._waiting(pipeline, stage)
                 fault(self, processors, sink)
@@ -275,9 +275,9 @@ class Harness:
             total += end - done if end >= 0 else 10**9
         return total
 
-    def _merged(self, pipeline: Pipeline) -> int:
+    def _routed(self, pipeline: Pipeline) -> int:
         s = pipeline.settings
-        return _progress(s.kafka_bootstrap, s.processor_group, [s.runs_topic])[0]
+        return _progress(s.kafka_bootstrap, s.processor_group, [s.events_topic])[0]
 
     def _counts(self) -> tuple[int, int, int]:
         try:

@@ -85,10 +85,12 @@ def run(count: int, datasets: int = 4000, jobs: int = 1500, seed: int = 1, clien
             for name, proc in processes.items():
                 if proc.poll() is not None:
                     raise SystemExit(f"lineage {name} exited with code {proc.returncode}; see {home}")
-            merged, merge_end = progress(s.kafka_bootstrap, s.processor_group, [s.events_topic, s.runs_topic])
+            routed, route_end = progress(s.kafka_bootstrap, s.processor_group, [s.events_topic])
+            merged, merge_end = progress(s.kafka_bootstrap, s.processor_group, [s.runs_topic])
             written, graph_end = progress(s.kafka_bootstrap, s.sink_group, [s.graph_topic])
             accepted = statuses[201]
-            if merge_end >= 2 * accepted and merged >= merge_end and graph_end and written >= graph_end:
+            drained = routed >= route_end and merged >= merge_end and graph_end and written >= graph_end
+            if route_end >= accepted and drained:
                 break
             if time.monotonic() > deadline:
                 raise SystemExit(f"not queryable after 1800 s; see the logs in {home}")

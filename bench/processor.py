@@ -2,9 +2,9 @@
 
 Publishes the workload (bench/workload.py; 10% of the events sent twice, all shuffled, so runs
 arrive out of order) to fresh uuid-named topics first, then starts one worker and times it from
-its first committed offset until every event has been routed and merged (the processor group's
-committed offsets reach the end of both topics). Prints events/s, and how many graph mutations
-the change-only output sent per event.
+its first routed batch (the earliest record on the runs topic) until every event has been routed
+and merged (the processor group's committed offsets reach the end of the events topic and of the
+runs topic). Prints events/s, and how many graph mutations the change-only output sent per event.
 
 Needs Kafka (the local stack, `lineage stack up`, or LINEAGE_KAFKA_BOOTSTRAP).
 Run: .venv/bin/python -m bench.processor [EVENTS] [--json FILE]; with BENCH_PROFILE=FILE and
@@ -27,7 +27,7 @@ from typing import Any
 
 from confluent_kafka import Consumer, TopicPartition
 
-from bench.common import PARTITIONS, Pipeline, arguments, peak_rss_mib, progress, report, stop
+from bench.common import PARTITIONS, Pipeline, arguments, first_written, peak_rss_mib, progress, report, stop
 from bench.workload import Topology, events
 from lineage.mutations import decode_change_set
 from lineage_cli.environment import component_settings
@@ -81,19 +81,28 @@ def run(count: int, datasets: int = 4000, jobs: int = 1500, seed: int = 1) -> di
                 sys.exit(f"the worker did not finish in time; see {home / 'process.log'}")
             if worker.poll() is not None:
                 sys.exit(f"the worker exited with code {worker.returncode}; see {home / 'process.log'}")
-            done, end = progress(s.kafka_bootstrap, s.processor_group, [s.events_topic, s.runs_topic])
+            # Routed events are committed on the events topic; the merge's progress is the runs
+            # topic's, whose messages each hold a routed batch of events.
+            routed, routed_end = progress(s.kafka_bootstrap, s.processor_group, [s.events_topic])
+            merged, merge_end = progress(s.kafka_bootstrap, s.processor_group, [s.runs_topic])
             now = time.monotonic()
-            if done and first is None:
-                first = (now, done)
+            if routed and first is None:
+                first = (now, routed)
             if first and (last_print is None or now - last_print >= 10):
                 rss_now = peak_rss_mib(worker.pid, "VmRSS") or 0
-                print(f"  {done:,}/{end:,} offsets committed (route + merge), RSS {rss_now:.0f} MiB", flush=True)
+                print(
+                    f"  {routed:,}/{len(sent):,} events routed, {merged:,}/{merge_end:,} routed batches merged, "
+                    f"RSS {rss_now:.0f} MiB",
+                    flush=True,
+                )
                 last_print = now
-            if end and done >= end and end >= 2 * len(sent):
+            if routed_end >= len(sent) and routed >= routed_end and merged >= merge_end:
+                ended = time.time()
                 break
-        assert first is not None
-        seconds = now - first[0]
-        rate = (done - first[1]) / 2 / seconds  # each event is routed once and merged once
+        # From its first routed batch (start-up is not counted) to its last commit.
+        began = first_written(s.kafka_bootstrap, s.runs_topic)
+        seconds = ended - (began or ended)
+        rate = len(sent) / seconds
         rss = peak_rss_mib(worker.pid)
         messages, mutations = graph_output(s.kafka_bootstrap, s.graph_topic)
         print(
