@@ -7,11 +7,12 @@ mutations to emit.
 
 Change-only output: a run event emits only the mutations that differ from what the run's
 previous state already emitted, so a duplicate or a replayed event emits nothing. The stored
-state remembers the highest offset (on the runs topic) of an event that changed it. An event at
-or below that offset is a redelivery after a crash or a rebalance: its state may have been saved
-while its mutations never reached Kafka, so it emits the run's full state again (mutations are
-idempotent upserts, so emitting twice is harmless; emitting nothing could lose them), and it
-stores the state again even if unchanged: the worker's local store may hold a state the
+state remembers the highest position (on the runs topic: the offset, or for an event in a routed
+batch the offset scaled plus its index in the message, ``stream_processor.app``) of an event that
+changed it. An event at or below that position is a redelivery after a crash or a rebalance: its
+state may have been saved while its mutations never reached Kafka, so it emits the run's full
+state again (mutations are idempotent upserts, so emitting twice is harmless; emitting nothing
+could lose them), and it stores the state again even if unchanged: the worker's local store may hold a state the
 changelog never received (see ``apply``). A redelivered event can also be one that was skipped
 the first time (Faust may drop fetched messages at a rebalance and deliver them again from the
 committed offset), so it is merged like any other.
@@ -130,7 +131,8 @@ class Folded:
 
 
 def apply_all(loaded: Loaded, raws: Sequence[tuple[bytes, int | None]]) -> Folded:
-    """Fold events of one key (each with its offset on the runs topic, if known) into the state.
+    """Fold events of one key (each with its position on the runs topic, if known: distinct for
+    distinct events, greater for later ones) into the state.
 
     The result is what applying them one by one would leave (``apply``): the same state, stored
     once, and one change set for them all: what the state after the batch maps to that the

@@ -6,7 +6,7 @@ far larger than the few microseconds of packing; an event re-keyed on its own pa
 events inside stay byte for byte as the integration sent them.
 
 Binary, little-endian: the magic ``LRB1``, the source topic's name (u16 length, UTF-8), the
-count (u32), then per event its source partition (i32), source offset (i64), key length (u16),
+count (u32), then per event its source partition (i32), source offset (i64), key length (u32),
 value length (u32), key and value. A message without the magic is one event on its own (as the
 runs topic carried them before), read with the message's own key and place.
 """
@@ -20,7 +20,7 @@ from typing import NamedTuple
 MAGIC = b"LRB1"
 _HEAD = struct.Struct("<H")
 _COUNT = struct.Struct("<I")
-_ENTRY = struct.Struct("<iqHI")
+_ENTRY = struct.Struct("<iqII")
 
 
 class Source(NamedTuple):
@@ -98,10 +98,10 @@ def unpack(value: bytes) -> list[RoutedEvent]:
         for _ in range(count):
             partition, offset, key_length, value_length = _ENTRY.unpack_from(view, position)
             position += _ENTRY.size
+            if position + key_length + value_length > len(view):
+                raise BadBatch("an event runs past the end")
             key = bytes(view[position : position + key_length])
             position += key_length
-            if position + value_length > len(view):
-                raise BadBatch("an event runs past the end")
             body = bytes(view[position : position + value_length])
             out.append(RoutedEvent(key, body, Source(topic, partition, offset)))
             position += value_length

@@ -55,6 +55,13 @@ logger = logging.getLogger(__name__)
 
 ROUTE_BATCH = 500
 ROUTE_WITHIN_SECONDS = 0.05
+# Positions on the runs topic per message: an event of a routed batch is at offset * this + its
+# index (a route batch holds ROUTE_BATCH events; a batch holding more is refused). An event sent
+# alone, as before routed batches, is at its offset: always below the positions of the batches
+# that follow it on the partition, so states stored before and after an upgrade compare.
+POSITIONS_PER_MESSAGE = 1 << 16
+# A runs-topic message that is not a batch is dead-lettered with at most this much of it.
+BAD_BATCH_KEPT_BYTES = 1024 * 1024
 # The merge takes up to this many runs-topic messages at a time (each a routed batch of up to
 # ROUTE_BATCH events), or what came within this long.
 MERGE_BATCH = 20
@@ -71,7 +78,11 @@ ROCKSDB_OPTIONS = {"block_cache_size": 64 * 1024**2, "write_buffer_size": 16 * 1
 EXIT_UNPROCESSED = 70
 # The largest change set sent to the graph topic, and the largest run state kept in the
 # changelog, leaving room in a Kafka message for the key.
-CHANGE_SET_BYTES = STATE_BYTES = ROUTED_BATCH_BYTES = MAX_MESSAGE_BYTES - 64 * 1024
+CHANGE_SET_BYTES = STATE_BYTES = MAX_MESSAGE_BYTES - 64 * 1024
+# The most bytes of events packed in one runs-topic message: under the 1 MiB message limit Kafka
+# gives a topic by default, so that a runs topic made outside this product takes them too. An
+# event larger than that goes in a message of its own.
+ROUTED_BATCH_BYTES = 1_000_000
 # The most mutations in one change set: a sink writes a few of them per Neo4j transaction.
 CHANGE_SET_MUTATIONS = 1000
 # How often the worker looks for partitions that stopped moving (stall_watch).
@@ -210,6 +221,7 @@ def create_app(
                     key = await route_one(event)
                 except Exception as exc:  # noqa: BLE001  # on_fatal logs it and ends the process
                     on_fatal(exc, event)
+                    continue
                 if key is not None:
                     placed.setdefault((partitions.of_run(key), event.message.topic), []).append((key, event))
             for (partition, topic), routed in placed.items():
@@ -296,7 +308,10 @@ def create_app(
         ):
             entries: list[Entry] = []
             for message in batch:
-                entries += await _entries(message)
+                try:
+                    entries += await _entries(message)
+                except Exception as exc:  # noqa: BLE001  # a dead letter not sent: on_fatal ends the process
+                    on_fatal(exc, message)
             # What the batch changed, per runs partition: sent as few messages as fit.
             out: dict[int, list[bytes]] = {}
             for group in _by_key(entries):
@@ -319,15 +334,24 @@ def create_app(
     async def _entries(message: faust.EventT) -> list[Entry]:
         """The events a runs-topic message carries: a routed batch, or one event as it was."""
         msg, value = message.message, message.value or b""
-        if routed_batch.is_batch(value):
-            try:
-                return [Entry(message, *routed) for routed in routed_batch.unpack(value)]
-            except routed_batch.BadBatch as exc:
-                here = Source(msg.topic, msg.partition, msg.offset)
-                why = f"a runs-topic message that is not a batch of events: {exc}"
-                await reject(message.key, value, here, "bad-batch", why)
-                return []
-        return [Entry(message, message.key or b"", value, Source(msg.topic, msg.partition, msg.offset))]
+        here = Source(msg.topic, msg.partition, msg.offset)
+        if not routed_batch.is_batch(value):
+            return [Entry(message, message.key or b"", value, here, msg.offset)]
+        try:
+            routed = routed_batch.unpack(value)
+            if len(routed) > POSITIONS_PER_MESSAGE:
+                raise routed_batch.BadBatch(f"{len(routed)} events, over {POSITIONS_PER_MESSAGE}")
+        except routed_batch.BadBatch as exc:
+            kept = value[:BAD_BATCH_KEPT_BYTES]
+            why = f"a runs-topic message that is not a batch of events: {exc}" + (
+                f" (the first {len(kept)} of its {len(value)} bytes are kept here)" if len(kept) < len(value) else ""
+            )
+            await reject(message.key, kept, here, "bad-batch", why)
+            return []
+        # An event's position: after every event of earlier messages, and after those before it
+        # in its own (lineage.processing: a position at or below the stored one is a redelivery).
+        base = msg.offset * POSITIONS_PER_MESSAGE
+        return [Entry(message, key, body, source, base + index) for index, (key, body, source) in enumerate(routed)]
 
     states = StateCache(STATE_CACHE_RUNS)
 
@@ -341,7 +365,7 @@ def create_app(
         key = last.key
         stored: bytes | None = run_table.get(key)
         try:
-            folded = apply_all(states.load(key, stored), [(e.value, e.carrier.message.offset) for e in group])
+            folded = apply_all(states.load(key, stored), [(e.value, e.position) for e in group])
         except Exception as exc:
             if len(group) == 1:
                 logger.exception("processing failed run=%s", key)
@@ -394,12 +418,15 @@ def create_app(
 
 
 class Entry(NamedTuple):
-    """One event of a runs-topic message (``carrier``): its key, its bytes, where it was first read."""
+    """One event of a runs-topic message (``carrier``): its key, its bytes, where it was first read,
+    and its position on the runs topic (the message's offset, times POSITIONS_PER_MESSAGE plus its
+    index for an event in a routed batch)."""
 
     carrier: faust.EventT
     key: bytes
     value: bytes
     source: Source
+    position: int
 
 
 class Partitions:

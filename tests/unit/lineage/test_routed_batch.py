@@ -51,3 +51,8 @@ def test_a_truncated_or_padded_batch_is_refused(cut: int) -> None:
     packed = pack("openlineage.events", [(b"run", b'{"a": 1}', 3, 17)])
     with pytest.raises(BadBatch):
         unpack(packed[:cut] if cut > 0 else packed + b"x")
+
+
+def test_a_key_of_any_length_fits() -> None:
+    key = b"dataset:ns/" + b"x" * 70_000  # names are not bounded; a key longer than 64 KiB too
+    assert unpack(pack("t", [(key, b"{}", 0, 1)]))[0].key == key

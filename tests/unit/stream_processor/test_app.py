@@ -531,3 +531,50 @@ async def _test_merge_folds_a_routed_batch(processor: Processor, monkeypatch: py
     assert letters[0]["source"] == {"topic": "openlineage.events", "partition": 3, "offset": 17}
     assert base64.b64decode(letters[0]["raw"]) == b"{oops"
     assert letters[1]["source"]["partition"] == 1 and letters[1]["source"]["offset"] == 1
+
+
+def test_events_of_one_run_in_one_routed_batch_are_not_taken_for_redeliveries(processor: Processor) -> None:
+    processor.app.loop.run_until_complete(_test_events_of_one_run_in_one_batch(processor))
+
+
+async def _test_events_of_one_run_in_one_batch(processor: Processor) -> None:
+    def kinds(mutations: list[Any]) -> set[tuple[str, str]]:
+        return {(m.op, m.node.label if m.op == "node" else m.type) for m in mutations}
+
+    run_id = EVENT["run"]["runId"].encode()
+    topic = "openlineage.events"
+    later = pack(
+        topic,
+        [
+            (run_id, raw("RUNNING", "2026-11-20T10:01:00Z"), 0, 2),
+            (run_id, raw("COMPLETE", "2026-11-20T10:05:00Z"), 0, 3),
+        ],
+    )
+    async with processor.merge.test_context() as agent:
+        await put(agent, pack(topic, [(run_id, raw("START", "2026-11-20T10:00:00Z"), 0, 1)]), key=None)  # offset 0
+        first = len(graph_messages(processor))
+        await put(agent, later, key=None)  # offset 1: two events of the run in one message
+        # Only what they changed: the job and datasets were sent with the START.
+        changed = kinds(sent_mutations(processor, first))
+        assert ("node", "Run") in changed and ("node", "Job") not in changed and ("node", "Dataset") not in changed
+        # The state remembers the position of the last event that changed it: offset 1, index 1.
+        assert json.loads(processor.run_table[run_id])["offset"] == 1 * app_module.POSITIONS_PER_MESSAGE + 1
+        before = len(graph_messages(processor))
+        agent.sent_offset = 1  # Kafka delivers offset 1 again (a crash before the commit)
+        await put(agent, later, key=None)
+        # A redelivery: the run's whole state, sent again.
+        assert {("node", "Job"), ("node", "Dataset"), ("node", "Run")} <= kinds(sent_mutations(processor, before))
+
+
+def test_a_dead_letter_the_merge_cannot_send_stops_the_worker_unacknowledged(processor: Processor) -> None:
+    processor.app.loop.run_until_complete(_test_a_dead_letter_the_merge_cannot_send(processor))
+
+
+async def _test_a_dead_letter_the_merge_cannot_send(processor: Processor) -> None:
+    refused = RuntimeError("KafkaTimeoutError")
+    processor.dlq.send.side_effect = refused  # type: ignore[attr-defined]  # an AsyncMock
+    async with processor.merge.test_context() as agent:
+        with pytest.raises(Stopped):
+            await put(agent, b"LRB1garbage", key=None)
+    [(exc, event)] = fatal_calls
+    assert exc is refused and event.value == b"LRB1garbage"
