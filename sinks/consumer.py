@@ -74,7 +74,7 @@ class GraphSink:
 
     def _handle(self, messages: list[Message]) -> None:
         groups: list[tuple[Message, list[MutationDict]]] = []
-        letters: list[tuple[bytes | None, bytes]] = []
+        malformed: dict[int, tuple[bytes | None, bytes]] = {}  # id(record) -> its dead letter
         for msg in messages:
             error = msg.error()
             if error is not None:
@@ -85,25 +85,26 @@ class GraphSink:
             groups.append((msg, valid))
             if problems:
                 # Only a producer outside this product could write such a record.
-                letters.append(self._letter(msg, "malformed-mutation", "; ".join(problems)))
-        written = 0
+                malformed[id(msg)] = self._letter(msg, "malformed-mutation", "; ".join(problems))
+        # A transaction at a time, each committed once written (and its dead letters sent): a
+        # batch of many large change sets makes progress even if it outlasts the consumer's poll
+        # interval, and a crash redelivers only what was not written.
         for chunk in _transactions(groups, TRANSACTION_MUTATIONS):
-            done = self._write_groups(chunk, letters)
-            if done is None:
-                return  # stopping before the batch was written: do not commit it
-            written += done
-        if letters:
-            self._dead_letters.send(letters)  # before the commit: nothing is lost
-            self.dead_lettered += len(letters)
-            logger.error(
-                "dead-lettered %d record(s) to %s: %s",
-                len(letters),
-                self._settings.graph_dlq_topic,
-                "; ".join(json.loads(v)["message"][:300] for _, v in letters[:3]),
-            )
-        if groups:
-            self._commit()
-        self.written += written
+            letters = [malformed[id(msg)] for msg, _ in chunk if id(msg) in malformed]
+            written = self._write_groups(chunk, letters)
+            if written is None:
+                return  # stopping before the transaction was written: do not commit it
+            if letters:
+                self._dead_letters.send(letters)  # before the commit: nothing is lost
+                self.dead_lettered += len(letters)
+                logger.error(
+                    "dead-lettered %d record(s) to %s: %s",
+                    len(letters),
+                    self._settings.graph_dlq_topic,
+                    "; ".join(json.loads(v)["message"][:300] for _, v in letters[:3]),
+                )
+            self._commit([msg for msg, _ in chunk])
+            self.written += written
 
     def _write_groups(
         self, groups: list[tuple[Message, list[MutationDict]]], letters: list[tuple[bytes | None, bytes]]
@@ -154,9 +155,15 @@ class GraphSink:
             value, reason, message, msg.topic() or "", msg.partition() or 0, msg.offset() or 0
         )
 
-    def _commit(self) -> None:
+    def _commit(self, records: list[Message]) -> None:
+        """Commit the offsets past ``records`` (consumed in order), partition by partition."""
+        ends: dict[tuple[str, int], int] = {}
+        for msg in records:
+            place = (msg.topic() or "", msg.partition() or 0)
+            ends[place] = max(ends.get(place, -1), msg.offset() or 0)
+        offsets = [TopicPartition(topic, partition, offset + 1) for (topic, partition), offset in ends.items()]
         try:
-            self._consumer.commit(asynchronous=False)
+            self._consumer.commit(offsets=offsets, asynchronous=False)
         except KafkaException as exc:
             # Typically a rebalance took the partitions away: their new owner re-reads from the
             # last commit and rewrites the same upserts, which is harmless.

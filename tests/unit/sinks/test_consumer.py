@@ -50,9 +50,11 @@ class FakeError:
 class FakeConsumer:
     def __init__(self) -> None:
         self.log: list[str] = []
+        self.committed: list[list[tuple[int, int]]] = []  # per commit: (partition, offset) pairs
 
-    def commit(self, asynchronous: bool) -> None:
+    def commit(self, asynchronous: bool, offsets: Any = None) -> None:
         self.log.append("commit")
+        self.committed.append([(tp.partition, tp.offset) for tp in offsets or []])
 
     def assignment(self) -> list[str]:
         return ["lineage.graph[0]"]
@@ -217,10 +219,12 @@ def test_a_large_batch_is_written_in_bounded_transactions_and_committed_after_th
     graph_sink._handle(records)
     # Records are never split; a transaction holds at most 5 mutations unless one record is larger.
     assert [len(batch) for batch in writer.batches] == [5, 1, 7, 2]
-    assert consumer.log == ["commit"] and graph_sink.written == 15
+    # Each committed once written: past its last record.
+    assert consumer.committed == [[(0, 2)], [(0, 3)], [(0, 4)], [(0, 5)]]
+    assert graph_sink.written == 15
 
 
-def test_stopping_between_transactions_commits_nothing(monkeypatch: Any) -> None:
+def test_stopping_between_transactions_commits_only_what_was_written(monkeypatch: Any) -> None:
     monkeypatch.setattr("sinks.consumer.TRANSACTION_MUTATIONS", 1)
     monkeypatch.setattr("sinks.consumer.MAX_BACKOFF_SECONDS", 0.01)
     consumer = FakeConsumer()
@@ -238,4 +242,4 @@ def test_stopping_between_transactions_commits_nothing(monkeypatch: Any) -> None
 
     writer.write = write  # type: ignore[method-assign]
     graph_sink._handle([mutation(1), mutation(2)])
-    assert len(writer.batches) == 1 and "commit" not in consumer.log and graph_sink.written == 0
+    assert len(writer.batches) == 1 and consumer.committed == [[(0, 2)]] and graph_sink.written == 1
