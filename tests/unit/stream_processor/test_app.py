@@ -164,12 +164,8 @@ async def _test_merge_emits_the_merged_run_whatever_the_order(processor: Process
     assert json.loads(stored)["offset"] == 1  # the offset of the last event that changed the run
 
 
-def test_a_batch_is_folded_per_run(processor: Processor, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(app_module, "MERGE_BATCH", 5)
-    processor.app.loop.run_until_complete(_test_a_batch_is_folded_per_run(processor, monkeypatch))
-
-
-async def _test_a_batch_is_folded_per_run(processor: Processor, monkeypatch: pytest.MonkeyPatch) -> None:
+def record_changelog(processor: Processor, monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, bytes]]:
+    """The (partition, key) of each state the table writes to its changelog, as they are written."""
     changelog: list[tuple[int, bytes]] = []
 
     def send_changelog(partition: int, key: bytes, *args: Any, **kwargs: Any) -> Any:
@@ -177,6 +173,16 @@ async def _test_a_batch_is_folded_per_run(processor: Processor, monkeypatch: pyt
         return SimpleNamespace(message=SimpleNamespace(partition=partition))
 
     monkeypatch.setattr(processor.run_table, "send_changelog", send_changelog)
+    return changelog
+
+
+def test_a_batch_is_folded_per_run(processor: Processor, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(app_module, "MERGE_BATCH", 5)
+    processor.app.loop.run_until_complete(_test_a_batch_is_folded_per_run(processor, monkeypatch))
+
+
+async def _test_a_batch_is_folded_per_run(processor: Processor, monkeypatch: pytest.MonkeyPatch) -> None:
+    changelog = record_changelog(processor, monkeypatch)
     one, other = EVENT["run"]["runId"].encode(), str(uuid.UUID(int=7, version=4)).encode()
     async with processor.merge.test_context() as agent:
         for value, key, partition in [
@@ -495,13 +501,7 @@ def test_merge_folds_the_events_of_a_routed_batch_and_dead_letters_by_where_they
 
 
 async def _test_merge_folds_a_routed_batch(processor: Processor, monkeypatch: pytest.MonkeyPatch) -> None:
-    changelog: list[tuple[int, bytes]] = []
-
-    def send_changelog(partition: int, key: bytes, *args: Any, **kwargs: Any) -> Any:
-        changelog.append((partition, key))
-        return SimpleNamespace(message=SimpleNamespace(partition=partition))
-
-    monkeypatch.setattr(processor.run_table, "send_changelog", send_changelog)
+    changelog = record_changelog(processor, monkeypatch)
     one, other = EVENT["run"]["runId"].encode(), str(uuid.UUID(int=7, version=4)).encode()
     other_start = json.dumps(EVENT | {"eventType": "START", "run": {"runId": other.decode()}}).encode()
     batch = pack(
