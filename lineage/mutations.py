@@ -206,6 +206,11 @@ def join_change_set(encoded: list[bytes]) -> bytes:
     return b"[" + b",".join(encoded) + b"]"
 
 
+def too_large_for_a_change_set(mutation: bytes, limit: int) -> bool:
+    """Whether an encoded mutation alone, in its brackets, exceeds ``limit`` bytes."""
+    return len(mutation) + 2 > limit
+
+
 def split_change_sets(
     encoded: list[bytes], limit: int, max_mutations: int | None = None
 ) -> tuple[list[bytes], list[bytes]]:
@@ -217,7 +222,7 @@ def split_change_sets(
     current: list[bytes] = []
     size = 2  # the brackets
     for mutation in encoded:
-        if len(mutation) + 2 > limit:
+        if too_large_for_a_change_set(mutation, limit):
             too_large.append(mutation)
             continue
         added = len(mutation) + (1 if current else 0)  # and a comma

@@ -41,7 +41,7 @@ from faust.streams import _current_event
 
 from lineage import routed_batch
 from lineage.dead_letter import dead_letter
-from lineage.mutations import split_change_sets
+from lineage.mutations import split_change_sets, too_large_for_a_change_set
 from lineage.processing import Rejected, StateCache, apply_all, route
 from lineage.routed_batch import Source
 from lineage.settings import Settings
@@ -399,9 +399,9 @@ def create_app(
             states.keep(key, folded.stored, folded.state)
         changes = [encoded for encoded in folded.changes if recently_sent.first_time(encoded) or folded.redelivered]
         # Within Kafka's message limit: a run's full state, sent again on a redelivery, can outgrow it.
-        fits = [encoded for encoded in changes if len(encoded) + 2 <= CHANGE_SET_BYTES]
-        if len(fits) < len(changes):
-            too_large = [encoded for encoded in changes if len(encoded) + 2 > CHANGE_SET_BYTES]
+        too_large = [encoded for encoded in changes if too_large_for_a_change_set(encoded, CHANGE_SET_BYTES)]
+        fits = [encoded for encoded in changes if not too_large_for_a_change_set(encoded, CHANGE_SET_BYTES)]
+        if too_large:
             largest = max(too_large, key=len)
             await reject(
                 last.key,
