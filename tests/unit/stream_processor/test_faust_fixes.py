@@ -108,3 +108,67 @@ def test_a_gap_whose_records_are_on_the_topic_stops_the_worker_and_a_real_one_is
     )
     asyncio.run(checked(None, STREAM, 300, 310))  # transaction markers or compaction
     assert filled == [(300, 310)] and len(dropped) == 1
+
+
+class Offsets:
+    """The bookkeeping of Faust's Consumer that ``_new_offset`` reads and changes."""
+
+    def __init__(self, committed: int | None, acked: list[int]) -> None:
+        from collections import defaultdict
+
+        from intervaltree import IntervalTree
+
+        self._committed_offset: dict[TP, int | None] = defaultdict(lambda: None, {STREAM: committed})
+        self._acked: dict[TP, list[int]] = defaultdict(list, {STREAM: list(acked)})
+        self._acked_index: dict[TP, set[int]] = defaultdict(set, {STREAM: set(acked)})
+        self._gap: dict[TP, Any] = defaultdict(IntervalTree)
+
+
+def commits(
+    monkeypatch: pytest.MonkeyPatch, offsets: Offsets, on_topic: list[int] | None = None
+) -> tuple[list[int | None], list[BaseException], list[tuple[int, int]]]:
+    """What two commit rounds (a second apart) would commit; what was found dropped; what was looked at."""
+    dropped: list[BaseException] = []
+    looked: list[tuple[int, int]] = []
+
+    def records_between(bootstrap: str, topic: str, partition: int, start: int, end: int) -> list[int]:
+        looked.append((start, end))
+        return [o for o in (on_topic or []) if start <= o < end]
+
+    monkeypatch.setattr(faust_fixes, "_records_between", records_between)
+    new_offset = faust_fixes._contiguous_commits("127.0.0.1:9", dropped.append)
+
+    async def rounds() -> list[int | None]:
+        first = new_offset(offsets, STREAM)
+        await asyncio.sleep(0.05)  # the look at the topic, in a thread
+        return [first, new_offset(offsets, STREAM)]
+
+    return asyncio.run(rounds()), dropped, looked
+
+
+def test_a_commit_takes_the_acknowledged_offsets_that_follow_the_committed_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert commits(monkeypatch, Offsets(31, [31, 32, 33, 35]))[:2] == ([34, None], [])
+    # A partition the group never committed starts at 0; acknowledgements below the committed offset are old news.
+    assert commits(monkeypatch, Offsets(None, [0, 1, 2]))[:2] == ([3, None], [])
+    assert commits(monkeypatch, Offsets(10, [8, 9, 10]))[:2] == ([11, None], [])
+
+
+def test_offsets_acknowledged_past_records_never_acknowledged_are_not_committed_and_stop_the_worker(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # What was lost once: a restarted worker's first records read and dropped, 7 on acknowledged.
+    # Faust committed 9 here (it checks nothing when the committed offset is unknown or 0).
+    done, dropped, looked = commits(monkeypatch, Offsets(None, [7, 8]), on_topic=list(range(20)))
+    assert done == [None, None] and looked[0] == (0, 7)
+    assert "7 record(s) in between are on the topic (the first at offset 0)" in str(dropped[0])
+    done, dropped, _ = commits(monkeypatch, Offsets(1, [7, 8]), on_topic=list(range(20)))
+    assert done == [None, None] and "(the first at offset 1)" in str(dropped[0])
+    # Faust lets one offset be skipped: committed 31, acknowledged from 32 on.
+    done, dropped, _ = commits(monkeypatch, Offsets(31, [32, 33]), on_topic=[31, 32, 33])
+    assert done == [None, None] and "(the first at offset 31)" in str(dropped[0])
+
+
+def test_a_hole_with_no_records_in_it_is_a_gap_and_committed_across(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A transaction marker at 31 (the committed offset), or records retention removed.
+    done, dropped, looked = commits(monkeypatch, Offsets(31, [32, 33]), on_topic=[32, 33])
+    assert (done, dropped, looked) == ([None, 34], [], [(31, 32)])
