@@ -1,7 +1,8 @@
 """Fault injection: kill a part of the running pipeline and check that the graph comes out whole.
 
 Every case publishes the same workload (bench/workload.py) to topics of its own, runs processors
-and a sink on an emptied graph, injects its fault once a random 20-55 % of the events are merged,
+and a sink on an emptied graph, injects its fault once a random 20-55 % of the events are routed
+(odd runs) or of the routed batches merged (even runs),
 then waits until every consumer group's lag is zero and the graph has stopped changing, and
 compares the graph's canonical export (every node and relationship with its properties) with
 that of an undisturbed run of the same workload. The harness plays the supervisor: a component
@@ -12,6 +13,7 @@ a restart the case needed).
 | --- | --- |
 | processor-kill | SIGKILL the processor; start it again on its kept RocksDB store, alone in its group |
 | processor-kill-wiped | SIGKILL the processor; start it again on an empty store (rebuilt from the changelog) |
+| processor-kill-behind | SIGKILL the processor; set its kept store back to replay half its changelog; start it |
 | two-processors | two processors in one group; SIGKILL one; start it again |
 | sink-kill | SIGKILL the sink; start it again |
 | neo4j-kill | SIGKILL Neo4j; start it again (`lineage stack up`) |
@@ -55,11 +57,13 @@ from lineage_cli.environment import component_settings
 from lineage_stack.stack import read_state
 from producers.publisher import EventPublisher
 
+# Where Faust's RocksDB store records the last changelog offset it holds (faust.stores.rocksdb).
+STORE_OFFSET_KEY = b"__faust\0offset__"
 STALL = 120.0  # seconds without progress that make a case a stall
 REPLAYED = "Restoring state from changelog topics"  # Faust's log line (INFO) when a worker replays its changelog
 POLL = 1.0
 SETTLED = 5.0  # seconds the graph must stay unchanged at zero lag
-PROCESSOR_CASES = ("processor-kill", "processor-kill-wiped", "two-processors")
+PROCESSOR_CASES = ("processor-kill", "processor-kill-wiped", "processor-kill-behind", "two-processors")
 CASES = (*PROCESSOR_CASES, "sink-kill", "neo4j-kill", "broker-kill")
 
 
@@ -157,8 +161,17 @@ class Harness:
         recovery: float | None = None
         try:
             if fault is not None:
-                at = self.rng.uniform(0.2, 0.55) * self.count
-                self._wait(pipeline, parts, lambda: self._routed(pipeline) >= at, f"{at:,.0f} events routed")
+                # Odd runs strike while the events are routed, even ones while the routed batches
+                # are merged (the route runs far ahead of the merge: most kills on routed counts
+                # alone came before any run state was written).
+                share = self.rng.uniform(0.2, 0.55)
+                if run % 2:
+                    at = share * self.count
+                    self._wait(pipeline, parts, lambda: self._routed(pipeline) >= at, f"{at:,.0f} events routed")
+                else:
+                    self._wait(
+                        pipeline, parts, lambda: self._merged(pipeline) >= share, f"{share:.0%} of the batches merged"
+                    )
                 stage = "sink" if case in ("sink-kill", "neo4j-kill") else "processor"
                 waiting = self._waiting(pipeline, stage)
                 fault(self, processors, sink)
@@ -186,6 +199,12 @@ class Harness:
             differences=differences,
         )
         if not result.passed:
+            if self.baseline is not None:
+                # Every differing row, for finding what was lost (the table shows the first few).
+                (home / "differences.txt").write_text(
+                    "".join(f"- {row}\n" for row in sorted(self.baseline - graph))
+                    + "".join(f"+ {row}\n" for row in sorted(graph - self.baseline))
+                )
             exits = ", ".join(f"{p.name} exited {p.exits}" for p in parts if p.exits)
             tails = "\n".join(f"--- {p.log.name}\n{_tail(p.log)}" for p in parts)
             result.logs = f"logs in {home}{'; ' + exits if exits else ''}\n{tails}"
@@ -279,6 +298,14 @@ class Harness:
         s = pipeline.settings
         return _progress(s.kafka_bootstrap, s.processor_group, [s.events_topic])[0]
 
+    def _merged(self, pipeline: Pipeline) -> float:
+        """The share of the runs topic's messages merged, once every event is routed (else 0)."""
+        if self._routed(pipeline) < self.count:
+            return 0.0
+        s = pipeline.settings
+        done, end = _progress(s.kafka_bootstrap, s.processor_group, [s.runs_topic])
+        return done / end if end > 0 else 0.0
+
     def _counts(self) -> tuple[int, int, int]:
         try:
             record = self.driver.execute_query(
@@ -337,6 +364,25 @@ def _kill_processor_wipe_store(harness: Harness, processors: list[Component], si
     processors[0].start()
 
 
+def _kill_processor_store_behind(harness: Harness, processors: list[Component], sink: Component) -> None:
+    """The kept store records having half the changelog records it has: the restarted worker
+    replays the rest onto it (as when the kill came before the changelog's acknowledgements were
+    recorded, which a plain kill hits only now and then)."""
+    processors[0].kill()
+    assert processors[0].home is not None
+    import rocksdict  # Faust's store; only this case opens one
+
+    for db_path in sorted((processors[0].home / "processor").glob("*/tables/*.db")):
+        db = rocksdict.Rdict(str(db_path), options=rocksdict.Options(raw_mode=True))
+        try:
+            recorded = db.get(STORE_OFFSET_KEY)
+            if recorded is not None:
+                db[STORE_OFFSET_KEY] = str(int(recorded) // 2).encode()
+        finally:
+            db.close()
+    processors[0].start()
+
+
 def _kill_sink(harness: Harness, processors: list[Component], sink: Component) -> None:
     sink.kill()
     sink.start()
@@ -362,6 +408,7 @@ def _kill_server(name: str, down_for: float) -> Callable[[Harness, list[Componen
 FAULTS: dict[str, Callable[[Harness, list[Component], Component], None]] = {
     "processor-kill": _kill_processor,
     "processor-kill-wiped": _kill_processor_wipe_store,
+    "processor-kill-behind": _kill_processor_store_behind,
     "two-processors": _kill_processor,
     "sink-kill": _kill_sink,
     "neo4j-kill": _kill_server("neo4j", 5),
@@ -421,6 +468,8 @@ def main() -> None:
     parser.add_argument("--stack-dir", type=Path, default=Path(".lineage/faults-stack"))
     parser.add_argument("--log-level", default="INFO", help="the components' LINEAGE_LOG_LEVEL (default INFO)")
     args = parser.parse_args()
+    # Stopped by a signal, the harness still stops the components it started (its finally blocks).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     cases = [c.strip() for c in args.cases.split(",") if c.strip()]
     unknown = sorted(set(cases) - set(CASES))
     if unknown:
