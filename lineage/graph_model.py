@@ -59,3 +59,5 @@ STAMP_PREFIX = "_stamp_"
 # with the analyzer that splits them into words of letters: names found by a word, or a misspelt
 # one, for the similar names a lookup that found nothing suggests. The sink creates them.
 NAME_SEARCH_INDEXES = {"Dataset": "dataset_names", "Job": "job_names"}
+# The same over a column's name (``Field.field``), for search (``queries.search``).
+FIELD_SEARCH_INDEX = "field_names"

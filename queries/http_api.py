@@ -7,6 +7,17 @@
 | ``GET /api/v1/root-cause`` | ``runId``, optional ``depth``, ``recent`` | a list of ``Cause`` |
 | ``GET /api/v1/job-runs`` | ``namespace``, ``name``, optional ``limit`` | a list of runs |
 | ``GET /api/v1/health`` | | 200 when Neo4j answers |
+| ``GET /api/v1/search`` | ``q``, optional ``limit`` | ranked datasets, jobs and columns (``queries.search``) |
+| ``GET /api/v1/lineage`` | a node; optional ``depth``, ``direction``, ``since``, ``limit`` | nodes, edges, collapsed |
+| ``GET /api/v1/neighbours`` | a node, ``side``; optional ``q``, ``offset``, ``limit``, ``since`` | a side, paged |
+| ``GET /api/v1/dataset`` | ``namespace``, ``name`` | a dataset's details (``queries.details``) |
+| ``GET /api/v1/job`` | ``namespace``, ``name``; optional ``runs`` | a job's details and latest runs |
+| ``GET /api/v1/run`` | ``runId`` | a run's details |
+| ``GET /api/v1/column-lineage`` | a dataset, ``field``; optional ``depth`` | the columns it comes from and feeds |
+
+A node is ``kind`` (dataset or job), ``namespace`` and ``name`` (``queries.neighbourhood``, which
+also walks the lineage; details in ``queries.details``, search in ``queries.search``). Everything
+outside ``/api`` is the lineage explorer (``queries.explorer_assets``), a client of these routes.
 
 A dataset is named by ``namespace`` and ``name`` or by one string, ``dataset`` (such as
 ``postgresql://DB/shop.public.orders``); either is normalised as ingestion normalises identities,
@@ -23,7 +34,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import asdict
-from datetime import datetime
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import neo4j
@@ -33,12 +45,16 @@ from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from lineage.settings import Settings
+from queries.details import dataset_details, job_details, run_details
+from queries.explorer_assets import UI_DIR, explorer_routes
 from queries.lineage_queries import downstream, runs_of_job, upstream
 from queries.lookup import NotFound
+from queries.neighbourhood import column_lineage, neighbourhood, neighbours
 from queries.root_cause import RECENT_WRITES, root_cause
+from queries.search import search
 
 logger = logging.getLogger(__name__)
 
@@ -47,7 +63,7 @@ class BadRequest(ValueError):
     pass
 
 
-def create_api(driver: neo4j.Driver) -> Starlette:
+def create_api(driver: neo4j.Driver, ui_dir: Path = UI_DIR) -> Starlette:
     def endpoint(query: Callable[[dict[str, str]], Any]) -> Callable[[Request], Any]:
         async def handle(request: Request) -> JSONResponse:
             try:
@@ -84,15 +100,66 @@ def create_api(driver: neo4j.Driver) -> Starlette:
         driver.verify_connectivity()
         return {"status": "ok"}
 
-    return Starlette(
-        routes=[
-            Route("/api/v1/impact", endpoint(impact)),
-            Route("/api/v1/upstream", endpoint(upstream_of)),
-            Route("/api/v1/root-cause", endpoint(cause)),
-            Route("/api/v1/job-runs", endpoint(job_runs)),
-            Route("/api/v1/health", endpoint(health)),
-        ]
-    )
+    def find(q: dict[str, str]) -> Any:
+        return search(driver, q.get("q", ""), _int(q, "limit", 20))
+
+    def around(q: dict[str, str]) -> Any:
+        return neighbourhood(
+            driver,
+            _kind(q),
+            _required(q, "namespace"),
+            _required(q, "name"),
+            depth=_int(q, "depth", 2),
+            direction=q.get("direction", "both"),
+            since=_since(q),
+            limit=_int(q, "limit", 25),
+        )
+
+    def next_to(q: dict[str, str]) -> Any:
+        return neighbours(
+            driver,
+            _kind(q),
+            _required(q, "namespace"),
+            _required(q, "name"),
+            side=_required(q, "side"),
+            text=q.get("q", ""),
+            offset=_int(q, "offset", 0),
+            limit=_int(q, "limit", 100),
+            since=_since(q),
+        )
+
+    def dataset(q: dict[str, str]) -> Any:
+        return dataset_details(driver, _required(q, "namespace"), _required(q, "name"))
+
+    def job(q: dict[str, str]) -> Any:
+        return job_details(driver, _required(q, "namespace"), _required(q, "name"), _int(q, "runs", 20))
+
+    def run(q: dict[str, str]) -> Any:
+        return run_details(driver, _required(q, "runId"))
+
+    def columns(q: dict[str, str]) -> Any:
+        return column_lineage(driver, _required(q, "namespace"), _required(q, "name"), _required(q, "field"), _depth(q))
+
+    routes: list[BaseRoute] = [
+        Route("/api/v1/impact", endpoint(impact)),
+        Route("/api/v1/upstream", endpoint(upstream_of)),
+        Route("/api/v1/root-cause", endpoint(cause)),
+        Route("/api/v1/job-runs", endpoint(job_runs)),
+        Route("/api/v1/health", endpoint(health)),
+        Route("/api/v1/search", endpoint(find)),
+        Route("/api/v1/lineage", endpoint(around)),
+        Route("/api/v1/neighbours", endpoint(next_to)),
+        Route("/api/v1/dataset", endpoint(dataset)),
+        Route("/api/v1/job", endpoint(job)),
+        Route("/api/v1/run", endpoint(run)),
+        Route("/api/v1/column-lineage", endpoint(columns)),
+        Route("/api/{rest:path}", _unknown_route),
+    ]
+    return Starlette(routes=[*routes, *explorer_routes(ui_dir)])
+
+
+async def _unknown_route(request: Request) -> JSONResponse:
+    return _error(404, "not-found", f"no API route {request.url.path}; the routes are listed in the README")
 
 
 def _error(status: int, reason: str, message: str, more: dict[str, Any] | None = None) -> JSONResponse:
@@ -127,17 +194,29 @@ def _depth(q: dict[str, str]) -> int:
 
 
 def _since(q: dict[str, str]) -> datetime | None:
-    if "since" not in q:
+    if not q.get("since"):
         return None
     try:
-        return datetime.fromisoformat(q["since"])
+        since = datetime.fromisoformat(q["since"])
     except ValueError:
         raise BadRequest(f"since must be an ISO 8601 time, got {q['since']!r}") from None
+    # A time without an offset is UTC, as the graph's times are.
+    return since if since.tzinfo is not None else since.replace(tzinfo=UTC)
+
+
+def _kind(q: dict[str, str]) -> str:
+    kind = q.get("kind", "dataset")
+    if kind not in ("dataset", "job"):
+        raise BadRequest(f"kind must be dataset or job, got {kind!r}")
+    return kind
 
 
 def run_api(settings: Settings) -> None:
     with neo4j.GraphDatabase.driver(settings.neo4j_uri, **settings.neo4j_driver_options) as driver:
         logger.info(
-            "query API on http://%s:%d/api/v1 neo4j=%s", settings.api_host, settings.api_port, settings.neo4j_uri
+            "lineage explorer on http://%s:%d/ (query API under /api/v1) neo4j=%s",
+            settings.api_host,
+            settings.api_port,
+            settings.neo4j_uri,
         )
         uvicorn.run(create_api(driver), host=settings.api_host, port=settings.api_port, log_level="warning")

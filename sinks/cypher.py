@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from functools import cache
 
-from lineage.graph_model import NAME_SEARCH_INDEXES, NODE_KEYS, RELATIONSHIPS, STAMP_PREFIX
+from lineage.graph_model import FIELD_SEARCH_INDEX, NAME_SEARCH_INDEXES, NODE_KEYS, RELATIONSHIPS, STAMP_PREFIX
 from lineage.run_state import DONE_RANK, STATE_RANKS
 
 
@@ -186,4 +186,11 @@ def schema_statements() -> list[tuple[str, str]]:
                 "OPTIONS {indexConfig: {`fulltext.analyzer`: 'simple'}}",
             )
         )
+    out.append(
+        (
+            FIELD_SEARCH_INDEX,
+            f"CREATE FULLTEXT INDEX {FIELD_SEARCH_INDEX} IF NOT EXISTS FOR (n:Field) ON EACH [n.field] "
+            "OPTIONS {indexConfig: {`fulltext.analyzer`: 'simple'}}",
+        )
+    )
     return out

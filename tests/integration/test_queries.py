@@ -29,6 +29,7 @@ from queries.http_api import create_api
 from queries.lineage_queries import Node, downstream, runs_of_job, upstream
 from queries.lookup import NotFound
 from queries.root_cause import root_cause
+from queries.search import RANKS
 from stream_processor.app import all_topics
 from tests.integration.components import isolated_settings, logs, running, settings_env, wait_for
 from tests.integration.services import lineage_command
@@ -497,6 +498,182 @@ def test_the_http_api_answers_the_same_and_reports_errors(graph: neo4j.Driver) -
     ):
         bad = client.get("/api/v1/impact", params=params)
         assert (bad.status_code, bad.json()["reason"]) == (400, "bad-request"), params
+
+
+def node_names(body: dict[str, Any]) -> set[tuple[str, str, int]]:
+    return {(n["kind"], n["name"], n["hops"]) for n in body["nodes"]}
+
+
+def test_search_ranks_exact_then_prefix_then_substring_over_datasets_jobs_and_columns(graph: neo4j.Driver) -> None:
+    client = TestClient(create_api(graph))
+    found = client.get("/api/v1/search", params={"q": "Orders"}).json()["results"]
+    assert found[0] == {"kind": "dataset", **ORDERS, "field": None, "match": "exact"}
+    ranks = [RANKS[f["match"]] for f in found]
+    assert ranks == sorted(ranks)
+    shown = {(f["kind"], f["name"], f["match"]) for f in found}
+    assert {
+        ("job", "clean_orders", "prefix"),
+        ("job", "sync_orders", "prefix"),
+        ("dataset", "analytics.public.orders_daily", "prefix"),
+        ("dataset", "warehouse/orders_clean", "prefix"),
+    } <= shown
+    columns = client.get("/api/v1/search", params={"q": "emai"}).json()["results"]
+    assert {(c["name"], c["field"]) for c in columns if c["kind"] == "column"} >= {
+        ("shop.public.customers", "email"),
+        ("shop.public.customers", "email_address"),
+        (LAKE_KEY[1], "email_hash"),
+    }
+    assert all(c["match"] == "prefix" for c in columns)
+    part = client.get("/api/v1/search", params={"q": "daily", "limit": "50"}).json()["results"]
+    assert ("dataset", "analytics.public.orders_daily", "prefix") in {(f["kind"], f["name"], f["match"]) for f in part}
+    assert client.get("/api/v1/search", params={"q": "zzqx"}).json()["results"] == []
+    for params in ({}, {"q": " "}, {"q": "x", "limit": "0"}):
+        bad = client.get("/api/v1/search", params=params)
+        assert (bad.status_code, bad.json()["reason"]) == (400, "bad-request"), params
+
+
+def test_the_neighbourhood_walks_steps_crosses_aliases_and_collapses_past_the_limit(graph: neo4j.Driver) -> None:
+    client = TestClient(create_api(graph))
+    down = client.get("/api/v1/lineage", params={"kind": "dataset", **ORDERS, "depth": "2", "direction": "downstream"})
+    body = down.json()
+    assert node_names(body) == {
+        ("dataset", "shop.public.orders", 0),
+        ("job", "clean_orders", 1),
+        ("job", "backfill_orders", 1),
+        ("dataset", "warehouse/orders_clean", 2),
+        ("dataset", "warehouse.orders_clean", 2),  # the path's table, beside it
+    }
+    by_name = {n["name"]: n for n in body["nodes"]}
+    ids = {n["name"]: n["id"] for n in body["nodes"]}
+    assert {(e["type"], e["source"], e["target"]) for e in body["edges"]} == {
+        ("CONSUMES", ids["shop.public.orders"], ids["clean_orders"]),
+        ("CONSUMES", ids["shop.public.orders"], ids["backfill_orders"]),
+        ("PRODUCES", ids["clean_orders"], ids["warehouse/orders_clean"]),
+        ("ALIAS_OF", ids["warehouse/orders_clean"], ids["warehouse.orders_clean"]),
+    }
+    assert body["center"] == ids["shop.public.orders"] and body["collapsed"] == []
+    # The job's latest run at a glance: spark3 failed last.
+    latest = by_name["clean_orders"]["latestRun"]
+    assert (latest["runId"], latest["state"], latest["errorMessage"]) == (RUN["spark3"], "FAILED", "later")
+    assert by_name["backfill_orders"]["latestRun"]["state"] == "FAILED"
+    # The CRM table's latest write renamed a column; the orders table's writes said no schema.
+    crm_table = client.get("/api/v1/lineage", params={"kind": "dataset", **CRM, "depth": "1"}).json()
+    crm_node = next(n for n in crm_table["nodes"] if n["name"] == CRM["name"])
+    assert crm_node["schemaChanged"] is True and crm_node["lastWrittenAt"].startswith("2026-11-21T00:40")
+    assert by_name["shop.public.orders"]["schemaChanged"] is False
+
+    # Deeper, across the alias: the dbt models read the Hive name of the lake path.
+    deep = client.get("/api/v1/lineage", params={"kind": "dataset", **ORDERS, "depth": "4", "direction": "downstream"})
+    assert {("job", "analytics.orders_daily", 3), ("dataset", "analytics.public.orders_daily", 4)} <= node_names(
+        deep.json()
+    )
+    up = client.get("/api/v1/lineage", params={"kind": "job", "namespace": "dbt", "name": "analytics.orders_daily",
+                                                "depth": "1", "direction": "upstream"}).json()  # fmt: skip
+    assert node_names(up) >= {("job", "analytics.orders_daily", 0), ("dataset", "warehouse.orders_clean", 1)}
+
+    one = client.get("/api/v1/lineage", params={"kind": "dataset", **ORDERS, "depth": "1", "limit": "1",
+                                                 "direction": "downstream"}).json()  # fmt: skip
+    assert len([n for n in one["nodes"] if n["kind"] == "job"]) == 1
+    assert [(c["node"], c["side"], c["count"]) for c in one["collapsed"]] == [(one["center"], "downstream", 1)]
+    page = client.get("/api/v1/neighbours", params={"kind": "dataset", **ORDERS, "side": "downstream"}).json()
+    assert page["total"] == 2 and {n["name"] for n in page["items"]} == {"clean_orders", "backfill_orders"}
+    filtered = client.get(
+        "/api/v1/neighbours", params={"kind": "dataset", **ORDERS, "side": "downstream", "q": "BACK"}
+    ).json()
+    assert [n["name"] for n in filtered["items"]] == ["backfill_orders"] and filtered["total"] == 1
+    since = client.get("/api/v1/lineage", params={"kind": "dataset", **CRM, "depth": "1", "direction": "downstream",
+                                                   "since": "2026-11-21T01:49:00"}).json()  # fmt: skip
+    assert node_names(since) == {("dataset", CRM["name"], 0), ("job", "analytics.customers", 1)}
+    assert client.get("/api/v1/lineage", params={"kind": "dataset", **CRM, "since": "2030-01-01"}).json()["edges"] == []
+
+    missing = client.get("/api/v1/lineage", params={"kind": "job", "namespace": "spark", "name": "clean_ordrs"})
+    assert missing.status_code == 404 and missing.json()["similar"][0] == {"namespace": "spark", "name": "clean_orders"}
+    for params in (
+        {"kind": "table", **ORDERS},
+        {"kind": "dataset", **ORDERS, "depth": "21"},
+        {"kind": "dataset", **ORDERS, "direction": "sideways"},
+        {"kind": "dataset", **ORDERS, "limit": "0"},
+        {"kind": "dataset", "namespace": "x"},
+    ):
+        bad = client.get("/api/v1/lineage", params=params)
+        assert (bad.status_code, bad.json()["reason"]) == (400, "bad-request"), params
+
+
+def test_details_of_a_dataset_a_job_and_a_run(graph: neo4j.Driver) -> None:
+    client = TestClient(create_api(graph))
+    lake = client.get("/api/v1/dataset", params=dict(zip(("namespace", "name"), LAKE_KEY, strict=True))).json()
+    assert lake["aliases"] == [HIVE]
+    assert lake["fields"] == [
+        {"name": "email_hash", "type": "STRING", "description": None},
+        {"name": "order_id", "type": "BIGINT", "description": None},
+    ]
+    assert {"schema", "symlinks", "columnLineage"} <= set(lake["facets"])
+    assert lake["facets"]["schema"]["fields"][0]["name"] == "order_id"
+    daily = client.get("/api/v1/dataset", params=DAILY).json()
+    assert daily["owners"] == ["team:analytics"]
+    spelled = client.get("/api/v1/dataset", params={"namespace": "s3a://lake/", "name": "/warehouse/orders_clean/"})
+    assert spelled.json()["name"] == LAKE_KEY[1]
+
+    job = client.get("/api/v1/job", params={"namespace": SPARK[0], "name": SPARK[1]}).json()
+    assert [(r["runId"], r["state"]) for r in job["runs"]] == [
+        (RUN["spark3"], "FAILED"),
+        (RUN["spark2"], "FAILED"),
+        (RUN["spark1"], "COMPLETED"),
+    ]
+    assert job["runs"][2]["durationSeconds"] == 17 * 60
+
+    run = client.get("/api/v1/run", params={"runId": RUN["spark2"]}).json()
+    assert (run["state"], run["errorMessage"], run["job"]) == (
+        "FAILED",
+        "OutOfMemoryError",
+        {"namespace": "spark", "name": "clean_orders"},
+    )
+    assert run["inputs"] == [ORDERS] and run["outputs"] == [{"namespace": LAKE_KEY[0], "name": LAKE_KEY[1]}]
+    assert run["parent"] == {"runId": RUN["task2"], "state": "FAILED",
+                             "job": {"namespace": "airflow", "name": "etl_daily.clean_orders"}}  # fmt: skip
+    assert run["facets"]["errorMessage"]["message"] == "OutOfMemoryError"
+    dag = client.get("/api/v1/run", params={"runId": RUN["dag2"]}).json()
+    assert [c["runId"] for c in dag["children"]] == [RUN["task2"]]
+    assert client.get("/api/v1/run", params={"runId": "manual-backfill-42"}).json()["sentRunId"] == "manual-backfill-42"
+    assert client.get("/api/v1/run", params={"runId": "nope"}).status_code == 404
+    assert client.get("/api/v1/job", params={"namespace": "spark", "name": "nope"}).status_code == 404
+    assert client.get("/api/v1/dataset", params={"namespace": "db"}).status_code == 400
+
+
+def test_column_lineage_both_ways_with_transformations_and_masking(graph: neo4j.Driver) -> None:
+    client = TestClient(create_api(graph))
+    body = client.get("/api/v1/column-lineage", params={**DAILY, "field": "email_hash"}).json()
+    assert [(c["hops"], c["name"], c["field"], c["subtypes"], c["masking"], c["masked"]) for c in body["upstream"]] == [
+        (1, LAKE_KEY[1], "email_hash", ["IDENTITY"], False, False),
+        (2, ORDERS["name"], "email", ["HASH"], True, True),
+    ]
+    assert body["upstream"][1]["via"] == {"namespace": LAKE_KEY[0], "name": LAKE_KEY[1], "field": "email_hash"}
+    assert body["downstream"] == []
+    down = client.get("/api/v1/column-lineage", params={**ORDERS, "field": "email"}).json()
+    assert [(c["hops"], c["field"], c["masked"]) for c in down["downstream"]] == [
+        (1, "email_hash", True),
+        (2, "email_hash", True),
+    ]
+    assert client.get("/api/v1/column-lineage", params={**ORDERS, "field": "nope"}).status_code == 404
+
+
+def test_the_explorer_page_is_served_for_any_path_and_says_when_it_is_not_built(
+    graph: neo4j.Driver, tmp_path: Path
+) -> None:
+    built = tmp_path / "dist"
+    (built / "assets").mkdir(parents=True)
+    (built / "index.html").write_text("<!doctype html><title>Lineage explorer</title>")
+    (built / "assets" / "app-1.js").write_text("console.log(1)")
+    client = TestClient(create_api(graph, ui_dir=built))
+    for path in ("/", "/?kind=dataset&namespace=x&name=y", "/run/abc"):
+        page = client.get(path)
+        assert (page.status_code, page.text) == (200, "<!doctype html><title>Lineage explorer</title>"), path
+    assert client.get("/assets/app-1.js").text == "console.log(1)"
+    assert client.get("/assets/missing.js").status_code == 404
+    unknown = client.get("/api/v1/nothing-here")
+    assert (unknown.status_code, unknown.json()["reason"]) == (404, "not-found")
+    bare = TestClient(create_api(graph, ui_dir=tmp_path / "not-built")).get("/")
+    assert bare.status_code == 503 and "make ui" in bare.text
 
 
 DOCS = Path(__file__).parents[2]

@@ -1,0 +1,105 @@
+"""Search by part of a name: datasets, jobs and columns, ranked as people expect.
+
+The words typed are looked up in the full-text indexes the sink creates (``NAME_SEARCH_INDEXES``
+and ``FIELD_SEARCH_INDEX``): each word as a part of an indexed word (``*ord*``), all words
+required. The index answers from its term dictionary, so the cost follows the number of distinct
+words in names and the matches, never a scan of the nodes. At most ``CANDIDATES`` matches per
+kind are ranked here: exact (the whole name, or its last part after a dot or a slash), then
+prefix, then substring; shorter names first within a rank.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
+
+import neo4j
+
+from lineage.graph_model import FIELD_SEARCH_INDEX, NAME_SEARCH_INDEXES
+
+CANDIDATES = 200
+MAX_RESULTS = 100
+MAX_QUERY_CHARS = 200
+
+Match = Literal["exact", "prefix", "substring"]
+RANKS: dict[str, int] = {"exact": 0, "prefix": 1, "substring": 2}
+
+
+@dataclass(frozen=True)
+class Found:
+    kind: str  # "dataset", "job" or "column"
+    namespace: str
+    name: str  # for a column: its dataset's name
+    field: str | None
+    match: str
+
+
+def search(driver: neo4j.Driver, text: str, limit: int = 20) -> dict[str, Any]:
+    """The best ``limit`` matches for ``text``: ``{"query", "results": [Found as dict]}``."""
+    if not 1 <= limit <= MAX_RESULTS:
+        raise ValueError(f"limit must be between 1 and {MAX_RESULTS}, got {limit}")
+    query = text.strip()
+    if not query:
+        raise ValueError("type part of a dataset, job or column name (parameter q)")
+    if len(query) > MAX_QUERY_CHARS:
+        raise ValueError(f"q is {len(query)} characters; at most {MAX_QUERY_CHARS}")
+    lucene = lucene_query(query)
+    if lucene is None:  # no letters or digits: nothing an index can match
+        return {"query": query, "results": []}
+    read = neo4j.RoutingControl.READ
+    found: list[Found] = []
+    for label, index in NAME_SEARCH_INDEXES.items():
+        records = driver.execute_query(
+            "CALL db.index.fulltext.queryNodes($index, $query, {limit: $limit}) YIELD node "
+            "RETURN node.namespace AS namespace, node.name AS name",
+            {"index": index, "query": f"name:({lucene})", "limit": CANDIDATES},
+            routing_=read,
+        ).records
+        kind = label.lower()
+        for r in records:
+            how = match_kind(query, r["name"])
+            if how is not None:
+                found.append(Found(kind, r["namespace"], r["name"], None, how))
+    records = driver.execute_query(
+        "CALL db.index.fulltext.queryNodes($index, $query, {limit: $limit}) YIELD node "
+        "RETURN node.namespace AS namespace, node.name AS name, node.field AS field",
+        {"index": FIELD_SEARCH_INDEX, "query": f"field:({lucene})", "limit": CANDIDATES},
+        routing_=read,
+    ).records
+    for r in records:
+        how = match_kind(query, r["field"])
+        if how is not None:
+            found.append(Found("column", r["namespace"], r["name"], r["field"], how))
+    ranked = sorted(found, key=_rank)[:limit]
+    return {"query": query, "results": [asdict(f) for f in ranked]}
+
+
+def lucene_query(text: str) -> str | None:
+    """Every word of ``text`` as a part of an indexed word; None when it has no word. The indexes'
+    analyzer keeps runs of letters, lower-cased, so digits and punctuation only separate words."""
+    words = [w.lower() for w in re.findall(r"[^\W\d_]+", text)]
+    if not words:
+        return None
+    return " AND ".join(f"*{w}*" for w in dict.fromkeys(words))
+
+
+def match_kind(query: str, name: str | None) -> Match | None:
+    """How ``name`` matches what was typed (case-insensitive), or None if it does not contain it
+    (the index matches words; what was typed may span several)."""
+    if not name:
+        return None
+    q, n = query.lower(), name.lower()
+    last = re.split(r"[./]", n)[-1]
+    if n == q or last == q:
+        return "exact"
+    if n.startswith(q) or last.startswith(q) or any(part.startswith(q) for part in re.split(r"[./_\-\s]", n)):
+        return "prefix"
+    if q in n or all(word in n for word in q.split()):
+        return "substring"
+    return None
+
+
+def _rank(found: Found) -> tuple[int, int, str, str, str]:
+    shown = found.field if found.field is not None else found.name
+    return (RANKS[found.match], len(shown), shown.lower(), found.namespace, found.name)
