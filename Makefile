@@ -5,7 +5,10 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test unit integration lint bench faults stack-up stack-down stack-status clean
+UI_STAMP := ui/dist/index.html
+UI_SOURCES := $(shell find ui/src -type f 2>/dev/null) ui/index.html ui/package.json ui/package-lock.json ui/tsconfig.json ui/vite.config.ts
+
+.PHONY: help install ui run test unit integration lint bench faults stack-up stack-down stack-status clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -20,11 +23,18 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP) ## create .venv and install the project with its dev tools
 
-run: $(STAMP) ## start local Kafka + Neo4j (first run fetches them) and run the pipeline
+# The lineage explorer (ui/): built into ui/dist when its sources changed; `lineage api` serves it.
+$(UI_STAMP): $(UI_SOURCES)
+	@command -v npm >/dev/null || { echo "make: the lineage explorer needs Node.js 20+ and npm (Debian: apt-get install nodejs npm)" >&2; exit 1; }
+	cd ui && npm ci --no-audit --no-fund --loglevel=error && npm run build
+
+ui: $(UI_STAMP) ## build the lineage explorer (ui/dist) when its sources changed
+
+run: $(STAMP) $(UI_STAMP) ## start local Kafka + Neo4j (first run fetches them) and run the pipeline and the explorer
 	$(BIN)/lineage stack up
 	$(BIN)/lineage run
 
-test: $(STAMP) ## ruff and mypy, then unit and integration tests (integration starts its own Kafka + Neo4j)
+test: $(STAMP) $(UI_STAMP) ## ruff and mypy, then unit, integration and browser tests (own Kafka + Neo4j)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/pytest
@@ -32,7 +42,7 @@ test: $(STAMP) ## ruff and mypy, then unit and integration tests (integration st
 unit: $(STAMP) ## unit tests only (no services)
 	$(BIN)/pytest tests/unit
 
-integration: $(STAMP) ## integration tests only (real Kafka + Neo4j)
+integration: $(STAMP) $(UI_STAMP) ## integration and browser tests only (real Kafka + Neo4j, Chromium)
 	$(BIN)/pytest tests/integration
 
 bench: $(STAMP) ## the quick benchmark profile (own Kafka + Neo4j; under 10 minutes): bench/results/*.md
@@ -54,5 +64,5 @@ stack-down: $(STAMP) ## stop the local stack
 stack-status: $(STAMP) ## show the local stack's addresses
 	$(BIN)/lineage stack status
 
-clean: ## remove the venv and caches (not the stack's data: see `make stack-down`, .lineage/)
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info
+clean: ## remove the venv, the built explorer and caches (not the stack's data: see `make stack-down`, .lineage/)
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info ui/dist ui/node_modules
