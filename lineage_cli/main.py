@@ -68,7 +68,7 @@ def _parser() -> argparse.ArgumentParser:
     status_p.set_defaults(handler=_stack_status)
 
     run_p = sub.add_parser(
-        "run", help="run the HTTP ingest, a processor worker and a sink together (the local default)"
+        "run", help="run the HTTP ingest, a processor worker, a sink and the explorer together (the local default)"
     )
     run_p.set_defaults(handler=_run_all)
     ingest_p = sub.add_parser("ingest", help="serve the OpenLineage HTTP endpoint (POST /api/v1/lineage)")
@@ -77,7 +77,7 @@ def _parser() -> argparse.ArgumentParser:
     process_p.set_defaults(handler=_process)
     sink_p = sub.add_parser("sink", help="run one Neo4j sink")
     sink_p.set_defaults(handler=_sink)
-    api_p = sub.add_parser("api", help="serve the read-only query API (GET /api/v1/impact, ...)")
+    api_p = sub.add_parser("api", help="serve the lineage explorer (/) and the read-only query API (/api/v1)")
     api_p.set_defaults(handler=_api)
     publish_p = sub.add_parser("publish", help="replay OpenLineage events from files or folders into Kafka")
     publish_p.add_argument(
@@ -231,8 +231,8 @@ def _run_all(_args: argparse.Namespace) -> int:
     print(
         f"lineage run: Kafka {settings.kafka_bootstrap}, Neo4j {settings.neo4j_uri}; send OpenLineage "
         f"events to http://{settings.ingest_host}:{settings.ingest_port}/api/v1/lineage or to topic "
-        f"{settings.events_topic}; query the graph at http://{settings.api_host}:{settings.api_port}/api/v1 "
-        "or with `lineage impact` (Neo4j Browser: any Cypher client). Ctrl-C stops.",
+        f"{settings.events_topic}; explore the graph at http://{settings.api_host}:{settings.api_port}/ (API under "
+        "/api/v1), or with `lineage impact` and any Cypher client. Ctrl-C stops.",
         file=sys.stderr,
         flush=True,
     )
