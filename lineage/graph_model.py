@@ -59,5 +59,13 @@ STAMP_PREFIX = "_stamp_"
 # with the analyzer that splits them into words of letters: names found by a word, or a misspelt
 # one, for the similar names a lookup that found nothing suggests. The sink creates them.
 NAME_SEARCH_INDEXES = {"Dataset": "dataset_names", "Job": "job_names"}
-# The same over a column's name (``Field.field``), for search (``queries.search``).
-FIELD_SEARCH_INDEX = "field_names"
+# Full-text indexes for search (``queries.search``), label -> (index, the property it holds): a
+# dataset's or job's name, a column's. Their analyzer keeps a name's words whole with their digits,
+# underscores and dots (``orders_2024``, ``shop.public.orders``), lower-cased, so that any part of
+# a name is found as part of a word. The sink creates them.
+SEARCH_INDEXES = {
+    "Dataset": ("dataset_search", "name"),
+    "Job": ("job_search", "name"),
+    "Field": ("field_search", "field"),
+}
+SEARCH_ANALYZER = "standard-no-stop-words"

@@ -1,9 +1,10 @@
 """Search by part of a name: datasets, jobs and columns, ranked as people expect.
 
-The words typed are looked up in the full-text indexes the sink creates (``NAME_SEARCH_INDEXES``
-and ``FIELD_SEARCH_INDEX``): each word as a part of an indexed word (``*ord*``), all words
-required. The index answers from its term dictionary, so the cost follows the number of distinct
-words in names and the matches, never a scan of the nodes. At most ``CANDIDATES`` matches per
+The words typed are looked up in the search indexes the sink creates (``SEARCH_INDEXES``): each
+as a part of an indexed word (``*ord*``), all of them required. The indexes keep a name's words
+whole with digits, underscores and dots, so ``orders_2024`` finds exactly that; they answer from
+their term dictionary, so the cost follows the number of distinct words in names and the matches,
+never a scan of the nodes. At most ``CANDIDATES`` matches per
 kind are ranked here: exact (the whole name, or its last part after a dot or a slash), then
 prefix, then substring; shorter names first within a rank.
 """
@@ -16,7 +17,7 @@ from typing import Any, Literal
 
 import neo4j
 
-from lineage.graph_model import FIELD_SEARCH_INDEX, NAME_SEARCH_INDEXES
+from lineage.graph_model import SEARCH_INDEXES
 
 CANDIDATES = 200
 MAX_RESULTS = 100
@@ -49,36 +50,28 @@ def search(driver: neo4j.Driver, text: str, limit: int = 20) -> dict[str, Any]:
         return {"query": query, "results": []}
     read = neo4j.RoutingControl.READ
     found: list[Found] = []
-    for label, index in NAME_SEARCH_INDEXES.items():
+    for label, (index, prop) in SEARCH_INDEXES.items():
         records = driver.execute_query(
             "CALL db.index.fulltext.queryNodes($index, $query, {limit: $limit}) YIELD node "
-            "RETURN node.namespace AS namespace, node.name AS name",
-            {"index": index, "query": f"name:({lucene})", "limit": CANDIDATES},
+            "RETURN node.namespace AS namespace, node.name AS name, node.field AS field",
+            {"index": index, "query": f"{prop}:({lucene})", "limit": CANDIDATES},
             routing_=read,
         ).records
-        kind = label.lower()
+        kind = "column" if label == "Field" else label.lower()
         for r in records:
-            how = match_kind(query, r["name"])
+            how = match_kind(query, r[prop])
             if how is not None:
-                found.append(Found(kind, r["namespace"], r["name"], None, how))
-    records = driver.execute_query(
-        "CALL db.index.fulltext.queryNodes($index, $query, {limit: $limit}) YIELD node "
-        "RETURN node.namespace AS namespace, node.name AS name, node.field AS field",
-        {"index": FIELD_SEARCH_INDEX, "query": f"field:({lucene})", "limit": CANDIDATES},
-        routing_=read,
-    ).records
-    for r in records:
-        how = match_kind(query, r["field"])
-        if how is not None:
-            found.append(Found("column", r["namespace"], r["name"], r["field"], how))
+                found.append(Found(kind, r["namespace"], r["name"], r["field"], how))
     ranked = sorted(found, key=_rank)[:limit]
     return {"query": query, "results": [asdict(f) for f in ranked]}
 
 
 def lucene_query(text: str) -> str | None:
-    """Every word of ``text`` as a part of an indexed word; None when it has no word. The indexes'
-    analyzer keeps runs of letters, lower-cased, so digits and punctuation only separate words."""
-    words = [w.lower() for w in re.findall(r"[^\W\d_]+", text)]
+    """Every word of ``text`` as a part of an indexed word; None when it has no word. A word is
+    what the indexes' analyzer keeps together: letters, digits, underscores and inner dots, lower
+    case; nothing else reaches the query (so no Lucene syntax can)."""
+    words = [w.strip(".") for w in re.findall(r"[\w.]+", text.lower())]
+    words = [w for w in words if w]
     if not words:
         return None
     return " AND ".join(f"*{w}*" for w in dict.fromkeys(words))

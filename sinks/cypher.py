@@ -9,7 +9,14 @@ from __future__ import annotations
 
 from functools import cache
 
-from lineage.graph_model import FIELD_SEARCH_INDEX, NAME_SEARCH_INDEXES, NODE_KEYS, RELATIONSHIPS, STAMP_PREFIX
+from lineage.graph_model import (
+    NAME_SEARCH_INDEXES,
+    NODE_KEYS,
+    RELATIONSHIPS,
+    SEARCH_ANALYZER,
+    SEARCH_INDEXES,
+    STAMP_PREFIX,
+)
 from lineage.run_state import DONE_RANK, STATE_RANKS
 
 
@@ -186,11 +193,12 @@ def schema_statements() -> list[tuple[str, str]]:
                 "OPTIONS {indexConfig: {`fulltext.analyzer`: 'simple'}}",
             )
         )
-    out.append(
-        (
-            FIELD_SEARCH_INDEX,
-            f"CREATE FULLTEXT INDEX {FIELD_SEARCH_INDEX} IF NOT EXISTS FOR (n:Field) ON EACH [n.field] "
-            "OPTIONS {indexConfig: {`fulltext.analyzer`: 'simple'}}",
+    for label, (name, prop) in SEARCH_INDEXES.items():
+        out.append(
+            (
+                name,
+                f"CREATE FULLTEXT INDEX {name} IF NOT EXISTS FOR (n:{label}) ON EACH [n.{prop}] "
+                f"OPTIONS {{indexConfig: {{`fulltext.analyzer`: '{SEARCH_ANALYZER}'}}}}",
+            )
         )
-    )
     return out

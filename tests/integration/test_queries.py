@@ -524,6 +524,15 @@ def test_search_ranks_exact_then_prefix_then_substring_over_datasets_jobs_and_co
         (LAKE_KEY[1], "email_hash"),
     }
     assert all(c["match"] == "prefix" for c in columns)
+    # Part of a word, across a dot and an underscore, with digits: what the index keeps together.
+    dotted = client.get("/api/v1/search", params={"q": "public.orders_d"}).json()["results"]
+    assert [(f["name"], f["match"]) for f in dotted] == [("analytics.public.orders_daily", "substring")]
+    numbered = client.get("/api/v1/search", params={"q": "dashboard_0"}).json()["results"]
+    assert numbered == []  # no such job in this graph: "dashboard" alone would match the revenue one
+    assert [f["name"] for f in client.get("/api/v1/search", params={"q": "revenue"}).json()["results"]][:2] == [
+        "dashboards.revenue",
+        "revenue_dashboard",
+    ]
     part = client.get("/api/v1/search", params={"q": "daily", "limit": "50"}).json()["results"]
     assert ("dataset", "analytics.public.orders_daily", "prefix") in {(f["kind"], f["name"], f["match"]) for f in part}
     assert client.get("/api/v1/search", params={"q": "zzqx"}).json()["results"] == []

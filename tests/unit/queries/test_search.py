@@ -28,10 +28,12 @@ def test_how_a_name_matches_what_was_typed(typed: str, name: str | None, expecte
 
 def test_the_index_query_asks_for_every_word_as_part_of_a_word() -> None:
     assert lucene_query("Orders") == "*orders*"
-    assert lucene_query("shop.public ORDERS shop") == "*shop* AND *public* AND *orders*"
-    # The indexes keep letters only: what has none cannot match, and Lucene syntax never passes.
-    assert lucene_query("2024") is None
-    assert lucene_query("a:b*(c)") == "*a* AND *b* AND *c*"
+    assert lucene_query("shop.public ORDERS_2024 shop") == "*shop.public* AND *orders_2024* AND *shop*"
+    assert lucene_query("2024") == "*2024*"
+    # What the analyzer splits words at separates them here; no Lucene syntax passes.
+    assert lucene_query("s3://lake/orders.") == "*s3* AND *lake* AND *orders*"
+    assert lucene_query("a:b*(c)~") == "*a* AND *b* AND *c*"
+    assert lucene_query(" ./-") is None
 
 
 def test_exact_matches_come_first_then_prefixes_then_substrings_shorter_names_first() -> None:

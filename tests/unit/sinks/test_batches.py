@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from lineage.graph_model import DATETIME_PROPERTIES, FIELD_SEARCH_INDEX, NAME_SEARCH_INDEXES, NODE_KEYS, RELATIONSHIPS
+from lineage.graph_model import DATETIME_PROPERTIES, NAME_SEARCH_INDEXES, NODE_KEYS, RELATIONSHIPS, SEARCH_INDEXES
 from lineage.mutations import Derivation, EdgeUpsert, FieldsUpsert, FieldVersion, NodeUpsert, Versioned, node, ref
 from sinks import cypher
 from sinks.batches import plan
@@ -218,7 +218,9 @@ def test_unknown_labels_never_reach_cypher(name: str) -> None:
 
 def test_schema_statements_have_one_uniqueness_constraint_per_label_then_the_lookup_indexes() -> None:
     statements = cypher.schema_statements()
-    assert len(statements) == len(NODE_KEYS) + len(cypher.LOOKUP_INDEXES) + len(NAME_SEARCH_INDEXES) + 1
+    assert len(statements) == len(NODE_KEYS) + len(cypher.LOOKUP_INDEXES) + len(NAME_SEARCH_INDEXES) + len(
+        SEARCH_INDEXES
+    )
     names = [name for name, _ in statements]
     assert len(set(names)) == len(names)
     constrained = {}
@@ -237,7 +239,8 @@ def test_schema_statements_have_one_uniqueness_constraint_per_label_then_the_loo
         indexed[name] = (match.group(1), match.group(2))
     assert indexed == {"job_name": ("Job", "name"), "dataset_name": ("Dataset", "name"), "run_state": ("Run", "state")}
     searched = {}
-    for name, text in statements[lookups:-1]:
+    searches = len(statements) - len(SEARCH_INDEXES)
+    for name, text in statements[lookups:searches]:
         match = re.fullmatch(
             rf"CREATE FULLTEXT INDEX {name} IF NOT EXISTS FOR \(n:(\w+)\) ON EACH \[n.namespace, n.name\] "
             r"OPTIONS \{indexConfig: \{`fulltext.analyzer`: 'simple'\}\}",
@@ -246,12 +249,14 @@ def test_schema_statements_have_one_uniqueness_constraint_per_label_then_the_loo
         assert match, text
         searched[match.group(1)] = name
     assert searched == NAME_SEARCH_INDEXES
-    name, text = statements[-1]
-    assert name == FIELD_SEARCH_INDEX
-    assert text == (
-        f"CREATE FULLTEXT INDEX {FIELD_SEARCH_INDEX} IF NOT EXISTS FOR (n:Field) ON EACH [n.field] "
-        "OPTIONS {indexConfig: {`fulltext.analyzer`: 'simple'}}"
-    )
+    assert statements[searches:] == [
+        (
+            name,
+            f"CREATE FULLTEXT INDEX {name} IF NOT EXISTS FOR (n:{label}) ON EACH [n.{prop}] "
+            "OPTIONS {indexConfig: {`fulltext.analyzer`: 'standard-no-stop-words'}}",
+        )
+        for label, (name, prop) in SEARCH_INDEXES.items()
+    ]
 
 
 def test_fields_and_derivations_merge_per_key_and_come_after_nodes_in_key_order() -> None:
