@@ -110,13 +110,16 @@ def neighbourhood(
                 break
             found, more = _step(driver, frontier, side, since, limit)
             frontier = []
-            for neighbour, edge in found:
-                nid = node_id(*neighbour)
-                if nid not in nodes:
-                    nodes[nid] = _node(*neighbour, hop, side)
-                    frontier.append(neighbour)
+            for neighbour, edge, aliases in found:
                 edges.setdefault(edge["id"], edge)
-            frontier += _with_aliases(driver, frontier, nodes, edges, hop, side)
+                for each in (neighbour, *aliases):
+                    nid = node_id(*each)
+                    if nid not in nodes:
+                        nodes[nid] = _node(*each, hop, side)
+                        frontier.append(each)
+                for alias in aliases:
+                    alias_edge = _alias_edge(node_id(*neighbour), node_id(*alias), aliases[alias])
+                    edges.setdefault(alias_edge["id"], alias_edge)
             collapsed += more
     _describe(driver, list(nodes.values()))
     return {"center": center, "nodes": list(nodes.values()), "edges": list(edges.values()), "collapsed": collapsed}
@@ -169,10 +172,11 @@ def neighbours(
 
 def _step(
     driver: neo4j.Driver, frontier: list[tuple[str, str, str]], side: Side, since: datetime | None, limit: int
-) -> tuple[list[tuple[tuple[str, str, str], dict[str, Any]]], list[dict[str, Any]]]:
-    """One step from the frontier's nodes on one side: (neighbour, edge) for the ``limit`` most
-    recently seen neighbours of each, and a collapsed entry for each that has more."""
-    found: list[tuple[tuple[str, str, str], dict[str, Any]]] = []
+) -> tuple[list[tuple[tuple[str, str, str], dict[str, Any], dict[tuple[str, str, str], bool]]], list[dict[str, Any]]]:
+    """One step from the frontier's nodes on one side: (neighbour, edge, the neighbour's aliases)
+    for the ``limit`` most recently seen neighbours of each, and a collapsed entry for each that
+    has more. An alias maps to whether its ``ALIAS_OF`` edge starts at the neighbour."""
+    found: list[tuple[tuple[str, str, str], dict[str, Any], dict[tuple[str, str, str], bool]]] = []
     collapsed: list[dict[str, Any]] = []
     for kind in ("dataset", "job"):
         keys = [[ns, n] for k, ns, n in frontier if k == kind]
@@ -182,14 +186,22 @@ def _step(
         other = "job" if kind == "dataset" else "dataset"
         # With no since, the count is the node's degree in that relationship: read, not walked.
         count = f"COUNT {{ {pattern} }}" if since is None else f"COUNT {{ {pattern} WHERE e.lastSeen >= $since }}"
+        # A dataset reached is shown with its other names (a path and its table, a rename).
+        aliases = (
+            "CALL (n) { OPTIONAL MATCH (n)-[a:ALIAS_OF]-(x:Dataset) "
+            "  RETURN collect({namespace: x.namespace, name: x.name, outward: startNode(a) = n}) AS aliases } "
+            if other == "dataset"
+            else "WITH key, total, n, e, [] AS aliases "
+        )
         records = driver.execute_query(
             "UNWIND $keys AS key "
             f"MATCH (s:{LABELS[kind]} {{namespace: key[0], name: key[1]}}) "
             f"WITH s, key, {count} AS total "
             f"CALL (s) {{ MATCH {pattern} WHERE $since IS NULL OR e.lastSeen >= $since "
             "  RETURN n, e ORDER BY e.lastSeen DESC, n.namespace, n.name LIMIT $limit } "
+            f"{aliases}"
             "RETURN key, total, collect({namespace: n.namespace, name: n.name, type: type(e), "
-            "lastSeen: e.lastSeen}) AS shown",
+            "lastSeen: e.lastSeen, aliases: aliases}) AS shown",
             {"keys": keys, "since": since, "limit": limit},
             routing_=neo4j.RoutingControl.READ,
         ).records
@@ -199,18 +211,15 @@ def _step(
                 neighbour = (other, n["namespace"], n["name"])
                 target = node_id(*neighbour)
                 start, end = (target, source) if inward else (source, target)
-                found.append(
-                    (
-                        neighbour,
-                        {
-                            "id": f"{n['type']}:{start}->{end}",
-                            "source": start,
-                            "target": end,
-                            "type": n["type"],
-                            "lastSeen": _iso(n["lastSeen"]),
-                        },
-                    )
-                )
+                edge = {
+                    "id": f"{n['type']}:{start}->{end}",
+                    "source": start,
+                    "target": end,
+                    "type": n["type"],
+                    "lastSeen": _iso(n["lastSeen"]),
+                }
+                named = {("dataset", a["namespace"], a["name"]): a["outward"] for a in n["aliases"] if a["name"]}
+                found.append((neighbour, edge, named))
             hidden = r["total"] - len(r["shown"])
             if hidden > 0:
                 collapsed.append({"id": f"more:{side}:{source}", "node": source, "side": side, "count": hidden})
@@ -227,7 +236,7 @@ def _with_aliases(
 ) -> list[tuple[str, str, str]]:
     """The other names of the frontier's datasets (``ALIAS_OF``: a path and its table, a rename),
     added at the same hop with their edges: one dataset under two names is walked on from both.
-    Returns the aliases that were new."""
+    Returns the aliases that were new. (The datasets a step reaches come with theirs: ``_step``.)"""
     keys = [[ns, n] for k, ns, n in frontier if k == "dataset"]
     if not keys:
         return []
@@ -244,15 +253,18 @@ def _with_aliases(
         source = node_id("dataset", r["key"][0], r["key"][1])
         alias = ("dataset", r["namespace"], r["name"])
         target = node_id(*alias)
-        start, end = (source, target) if r["outward"] else (target, source)
-        edges.setdefault(
-            f"ALIAS_OF:{start}->{end}",
-            {"id": f"ALIAS_OF:{start}->{end}", "source": start, "target": end, "type": "ALIAS_OF", "lastSeen": None},
-        )
+        edge = _alias_edge(source, target, r["outward"])
+        edges.setdefault(edge["id"], edge)
         if target not in nodes:
             nodes[target] = _node(*alias, hop, side if hop else "center")
             added.append(alias)
     return added
+
+
+def _alias_edge(source: str, alias: str, outward: bool) -> dict[str, Any]:
+    """The ``ALIAS_OF`` edge between a dataset and another name of it, as its direction is stored."""
+    start, end = (source, alias) if outward else (alias, source)
+    return {"id": f"ALIAS_OF:{start}->{end}", "source": start, "target": end, "type": "ALIAS_OF", "lastSeen": None}
 
 
 def _node(kind: str, namespace: str, name: str, hops: int | None, side: str) -> dict[str, Any]:

@@ -11,13 +11,17 @@ prefix, then substring; shorter names first within a rank.
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 import neo4j
+from neo4j.exceptions import ClientError
 
 from lineage.graph_model import SEARCH_INDEXES
+
+logger = logging.getLogger(__name__)
 
 CANDIDATES = 200
 MAX_RESULTS = 100
@@ -51,12 +55,17 @@ def search(driver: neo4j.Driver, text: str, limit: int = 20) -> dict[str, Any]:
     read = neo4j.RoutingControl.READ
     found: list[Found] = []
     for label, (index, prop) in SEARCH_INDEXES.items():
-        records = driver.execute_query(
-            "CALL db.index.fulltext.queryNodes($index, $query, {limit: $limit}) YIELD node "
-            "RETURN node.namespace AS namespace, node.name AS name, node.field AS field",
-            {"index": index, "query": f"{prop}:({lucene})", "limit": CANDIDATES},
-            routing_=read,
-        ).records
+        try:
+            records = driver.execute_query(
+                "CALL db.index.fulltext.queryNodes($index, $query, {limit: $limit}) YIELD node "
+                "RETURN node.namespace AS namespace, node.name AS name, node.field AS field",
+                {"index": index, "query": f"{prop}:({lucene})", "limit": CANDIDATES},
+                routing_=read,
+            ).records
+        except ClientError as exc:
+            # A graph whose sink predates the index: the other kinds are still found.
+            logger.warning("search cannot use index %s (%s); a sink of this version creates it", index, exc.message)
+            continue
         kind = "column" if label == "Field" else label.lower()
         for r in records:
             how = match_kind(query, r[prop])
