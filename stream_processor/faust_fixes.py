@@ -42,8 +42,9 @@ queues, the read offset already past them) were committed across as soon as a la
 acknowledged: the loss the fault suite caught once in CI, a restarted worker's runs-topic records
 1 to 6 of every partition committed and never merged. Here a commit never passes an offset that
 was neither acknowledged nor a gap: when the acknowledged offsets start past the committed one,
-nothing is committed, and the records in between are looked for on the topic. If they are there,
-they were dropped: the worker stops (``on_fatal``) and its successor reads them. If not
+nothing is committed, and if that lasts HOLE_GRACE_SECONDS (records still on their way through
+the agents are acknowledged by then) the records in between are looked for on the topic. If they
+are there, they were dropped: the worker stops (``on_fatal``) and its successor reads them. If not
 (transaction markers, compaction, retention), they are a gap, committed across.
 """
 
@@ -66,6 +67,9 @@ logger = logging.getLogger(__name__)
 
 FAUST_VERSION = "0.15.3"  # the version these workarounds were written against and tested on
 _installed = False
+# How long the acknowledged offsets of a partition may start past its committed offset before the
+# records in between are looked for on the topic (``_contiguous_commits``).
+HOLE_GRACE_SECONDS = 30.0
 _ORIGINAL_ON_RECOVERY_COMPLETED = Recovery.on_recovery_completed
 
 
@@ -155,6 +159,7 @@ def _checked_gaps(original: Any, bootstrap: str, on_dropped: Callable[[BaseExcep
 def _contiguous_commits(bootstrap: str, on_dropped: Callable[[BaseException], None]) -> Any:
     """``Consumer._new_offset``: the offset to commit for a partition, or None (module docs)."""
     checking: set[tuple[int, Any]] = set()  # (consumer, partition) whose hole is being looked at
+    holes: dict[tuple[int, Any], tuple[int, float]] = {}  # (consumer, partition) -> (hole start, first seen)
 
     def _new_offset(self: Consumer, tp: Any) -> int | None:
         acked: list[int] = self._acked[tp]
@@ -173,9 +178,18 @@ def _contiguous_commits(bootstrap: str, on_dropped: Callable[[BaseException], No
         acked[:] = sorted({offset for offset in acked if offset >= start})
         if not acked:
             return None
+        key = (id(self), tp)
         if acked[0] > start:
-            _look_for_dropped(self, tp, start, acked[0])
+            # Records before the first acknowledged one may still be on their way through the
+            # agents (a rebalance's late acknowledgements, a slow batch): look only at a hole that
+            # stays.
+            seen = holes.setdefault(key, (start, time.monotonic()))
+            if seen[0] != start:
+                holes[key] = seen = (start, time.monotonic())
+            if time.monotonic() - seen[1] >= HOLE_GRACE_SECONDS:
+                _look_for_dropped(self, tp, start, acked[0])
             return None
+        holes.pop(key, None)
         batch = next(consecutive_numbers(acked))
         acked[: len(batch)] = []
         self._acked_index[tp].difference_update(batch)
@@ -188,9 +202,19 @@ def _contiguous_commits(bootstrap: str, on_dropped: Callable[[BaseException], No
         checking.add(key)
 
         async def look() -> None:
+            loop = asyncio.get_running_loop()
+            group = str(self.app.conf.id)
             try:
-                found = await asyncio.get_running_loop().run_in_executor(
-                    None, _records_between, bootstrap, tp.topic, tp.partition, start, end
+                # The group's own word on where it stands: this worker's bookkeeping can miss a
+                # commit another worker made before the partition came here.
+                committed = await loop.run_in_executor(None, _group_committed, bootstrap, group, tp.topic, tp.partition)
+                stands = max(start, committed or 0)
+                if stands > start:
+                    self._committed_offset[tp] = stands
+                    if stands >= end:
+                        return
+                found = await loop.run_in_executor(
+                    None, _records_between, bootstrap, tp.topic, tp.partition, stands, end
                 )
             except DroppedRecords as exc:
                 on_dropped(exc)
@@ -201,7 +225,7 @@ def _contiguous_commits(bootstrap: str, on_dropped: Callable[[BaseException], No
                 on_dropped(
                     DroppedRecords(
                         f"{tp.topic}[{tp.partition}]: offsets from {end} on were acknowledged while the group stands "
-                        f"at {start}, and {len(found)} record(s) in between are on the topic (the first at offset "
+                        f"at {stands}, and {len(found)} record(s) in between are on the topic (the first at offset "
                         f"{found[0]}) but were never acknowledged; committing across them would lose them"
                     )
                 )
@@ -211,14 +235,27 @@ def _contiguous_commits(bootstrap: str, on_dropped: Callable[[BaseException], No
                 "committing across it",
                 tp.topic,
                 tp.partition,
-                start,
+                stands,
                 end - 1,
             )
-            self._gap[tp].addi(start, end)
+            self._gap[tp].addi(stands, end)
 
         asyncio.get_running_loop().create_task(look())
 
     return _new_offset
+
+
+def _group_committed(bootstrap: str, group: str, topic: str, partition: int, timeout: float = 10.0) -> int | None:
+    """The offset ``group`` committed for ``topic[partition]`` (None: none), asked of the broker by a
+    consumer that does not join the group."""
+    consumer = KafkaConsumer({"bootstrap.servers": bootstrap, "group.id": group, "enable.auto.commit": False})
+    try:
+        (found,) = consumer.committed([TopicPartition(topic, partition)], timeout=timeout)
+    except Exception as exc:  # the broker does not answer: nothing says the hole is safe
+        raise DroppedRecords(f"{topic}[{partition}]: could not read group {group}'s committed offset: {exc}") from exc
+    finally:
+        consumer.close()
+    return found.offset if found.offset >= 0 else None
 
 
 def _records_between(

@@ -122,14 +122,24 @@ class Offsets:
         self._acked: dict[TP, list[int]] = defaultdict(list, {STREAM: list(acked)})
         self._acked_index: dict[TP, set[int]] = defaultdict(set, {STREAM: set(acked)})
         self._gap: dict[TP, Any] = defaultdict(IntervalTree)
+        self.app = MagicMock()
+        self.app.conf.id = "lineage-processor"
 
 
 def commits(
-    monkeypatch: pytest.MonkeyPatch, offsets: Offsets, on_topic: list[int] | None = None
+    monkeypatch: pytest.MonkeyPatch,
+    offsets: Offsets,
+    on_topic: list[int] | None = None,
+    grace: float = 0.0,
+    group_committed: int | None = None,
 ) -> tuple[list[int | None], list[BaseException], list[tuple[int, int]]]:
-    """What two commit rounds (a second apart) would commit; what was found dropped; what was looked at."""
+    """What two commit rounds (a moment apart) would commit; what was found dropped; what was
+    looked at, with holes looked at after ``grace`` seconds and the group's committed offset as
+    the broker says."""
     dropped: list[BaseException] = []
     looked: list[tuple[int, int]] = []
+    monkeypatch.setattr(faust_fixes, "HOLE_GRACE_SECONDS", grace)
+    monkeypatch.setattr(faust_fixes, "_group_committed", lambda b, group, t, p: group_committed)
 
     def records_between(bootstrap: str, topic: str, partition: int, start: int, end: int) -> list[int]:
         looked.append((start, end))
@@ -172,3 +182,24 @@ def test_a_hole_with_no_records_in_it_is_a_gap_and_committed_across(monkeypatch:
     # A transaction marker at 31 (the committed offset), or records retention removed.
     done, dropped, looked = commits(monkeypatch, Offsets(31, [32, 33]), on_topic=[32, 33])
     assert (done, dropped, looked) == ([None, 34], [], [(31, 32)])
+
+
+def test_a_hole_is_looked_at_only_once_it_has_lasted_and_acknowledgements_that_fill_it_are_committed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Late acknowledgements (a rebalance, a slow batch): 31 is still on its way when 32 is acknowledged.
+    offsets = Offsets(31, [32, 33])
+    done, dropped, looked = commits(monkeypatch, offsets, on_topic=[31, 32, 33], grace=60)
+    assert (done, dropped, looked) == ([None, None], [], [])
+    offsets._acked[STREAM].append(31)
+    assert commits(monkeypatch, offsets, on_topic=[31, 32, 33], grace=60)[:2] == ([34, None], [])
+
+
+def test_a_hole_behind_what_the_group_committed_elsewhere_is_no_loss(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Seen with two workers: the partition came here after the other committed 2150, and this
+    # worker's bookkeeping never learnt it.
+    done, dropped, looked = commits(monkeypatch, Offsets(None, [2150, 2151]), on_topic=[], group_committed=2150)
+    assert (done, dropped, looked) == ([None, 2152], [], [])
+    # Part of the hole behind it: only the rest is looked at.
+    done, dropped, looked = commits(monkeypatch, Offsets(None, [2150]), on_topic=[2140], group_committed=2100)
+    assert looked[0] == (2100, 2150) and "(the first at offset 2140)" in str(dropped[0])
