@@ -108,7 +108,7 @@ def layout_in_chromium(driver: neo4j.Driver, names: list[str], runs: int, rng: r
     client = TestClient(create_api(driver))
     best: tuple[int, str, int] | None = None  # (distance from the target, name, depth)
     for name in rng.sample(names[: len(names) // 2], 40):
-        for depth in (4, 6, 8, 10):
+        for depth in (4, 6, 8, 10, 14, 20):
             params = {"kind": "dataset", "namespace": "warehouse", "name": name, "depth": str(depth)}
             count = len(client.get("/api/v1/lineage", params=params).json()["nodes"])
             if best is None or abs(count - TARGET_NODES) < best[0]:
