@@ -170,6 +170,19 @@ def graph_size(driver: neo4j.Driver) -> tuple[int, int]:
     return record["nodes"], record["rels"]
 
 
+# How Debian's Chromium runs headless on these machines (the explorer's bench and browser tests):
+# without the last four its own background connections, refused by the closed network, slow it.
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
 def percentiles(values: list[float]) -> dict[str, float]:
     """p50 and p99 (and the count) of a sample."""
     if len(values) < 2:

@@ -24,7 +24,6 @@ import statistics
 import tempfile
 import threading
 import time
-from collections.abc import Callable
 from functools import partial
 from typing import Any
 from urllib.parse import urlencode
@@ -33,42 +32,20 @@ import neo4j
 import uvicorn
 from starlette.testclient import TestClient
 
-from bench.common import arguments, graph_size, percentiles, report
-from bench.query_latency import LAYERS, build
+from bench.common import CHROMIUM_FLAGS, arguments, graph_size, report
+from bench.query_latency import LAYERS, build, timed
 from lineage_cli.environment import component_settings
 from queries.explorer_assets import UI_DIR
 from queries.http_api import create_api
 
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 TARGET_NODES = 500
 
 
-def timed(label: str, calls: list[Callable[[], Any]]) -> dict[str, Any]:
-    for call in calls[:3]:
-        call()  # warm-up: plans cached
-    times, sizes = [], []
-    for call in calls:
-        start = time.perf_counter()
-        answer = call()
-        times.append((time.perf_counter() - start) * 1000)
-        assert answer.status_code == 200, answer.text
-        body = answer.json()
-        sizes.append(len(body["results"]) if "results" in body else len(body["nodes"]))
-    stats = percentiles(times)
-    print(
-        f"  {label:<30} p50 {stats['p50']:6.1f} ms   p99 {stats['p99']:6.1f} ms   ({len(times)} requests; "
-        f"answers of {statistics.median(sizes):.0f} (median), {max(sizes)} at most)"
-    )
-    return {"p50_ms": round(stats["p50"], 2), "p99_ms": round(stats["p99"], 2), "requests": len(times),
-            "median_answer": statistics.median(sizes)}  # fmt: skip
+def _answered(response: Any) -> int:
+    """How many results or nodes an API answer holds (a failed request stops the bench)."""
+    assert response.status_code == 200, response.text
+    body = response.json()
+    return len(body["results"]) if "results" in body else len(body["nodes"])
 
 
 def api_latency(driver: neo4j.Driver, names: list[str], queries: int, rng: random.Random) -> dict[str, Any]:
@@ -89,8 +66,8 @@ def api_latency(driver: neo4j.Driver, names: list[str], queries: int, rng: rando
         return client.get("/api/v1/lineage", params=params)
 
     return {
-        "search": timed("search", [partial(search, q) for q in typed]),
-        "lineage_d5": timed("neighbourhood, depth 5", [partial(lineage, n) for n in starts]),
+        "search": timed("search", [partial(search, q) for q in typed], _answered, "results"),
+        "lineage_d5": timed("neighbourhood, depth 5", [partial(lineage, n) for n in starts], _answered, "nodes"),
     }
 
 

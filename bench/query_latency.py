@@ -77,7 +77,14 @@ def build(driver: neo4j.Driver, datasets: int, jobs: int, rng: random.Random) ->
     return names
 
 
-def timed(label: str, calls: list[Callable[[], Any]]) -> dict[str, float]:
+def _size(answer: Any) -> int:
+    return len(answer.datasets) + len(answer.jobs) if hasattr(answer, "datasets") else len(answer)
+
+
+def timed(
+    label: str, calls: list[Callable[[], Any]], size: Callable[[Any], int] = _size, unit: str = "datasets+jobs"
+) -> dict[str, float]:
+    """p50/p99 of the calls (after three to warm up) and the median size of their answers."""
     for call in calls[:3]:
         call()  # warm-up: plans cached
     times, sizes = [], []
@@ -85,11 +92,11 @@ def timed(label: str, calls: list[Callable[[], Any]]) -> dict[str, float]:
         start = time.perf_counter()
         answer = call()
         times.append((time.perf_counter() - start) * 1000)
-        sizes.append(len(answer.datasets) + len(answer.jobs) if hasattr(answer, "datasets") else len(answer))
+        sizes.append(size(answer))
     stats = percentiles(times)
     print(
-        f"  {label:<24} p50 {stats['p50']:6.1f} ms   p99 {stats['p99']:6.1f} ms   ({len(times)} queries; "
-        f"answers of {statistics.median(sizes):.0f} datasets+jobs (median), {max(sizes)} at most)"
+        f"  {label:<30} p50 {stats['p50']:6.1f} ms   p99 {stats['p99']:6.1f} ms   ({len(times)} queries; "
+        f"answers of {statistics.median(sizes):.0f} {unit} (median), {max(sizes)} at most)"
     )
     return {"p50_ms": round(stats["p50"], 2), "p99_ms": round(stats["p99"], 2), "queries": len(times),
             "median_answer": statistics.median(sizes)}  # fmt: skip

@@ -24,6 +24,7 @@ import httpx
 import neo4j
 import pytest
 
+from bench.common import CHROMIUM_FLAGS
 from lineage.settings import Settings
 from producers.publisher import EventPublisher
 from producers.topics import ensure_topics
@@ -33,15 +34,6 @@ from tests.integration.components import isolated_settings, logs, running, wait_
 from tests.integration.test_queries import CRM, DAILY, EVENTS, LAKE_KEY, ORDERS, RUN, SPARK, event
 from tests.integration.workloads import settled
 
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 READERS = 30  # dashboards reading the daily mart: past the explorer's fan-out limit of 25
 FANOUT = [
     event("COMPLETE", "look1", ("looker", f"dashboard_{i:02d}"), f"2026-11-20T04:{i:02d}:00Z", inputs=[DAILY])
