@@ -43,9 +43,10 @@ acknowledged: the loss the fault suite caught once in CI, a restarted worker's r
 1 to 6 of every partition committed and never merged. Here a commit never passes an offset that
 was neither acknowledged nor a gap: when the acknowledged offsets start past the committed one,
 nothing is committed, and if that lasts HOLE_GRACE_SECONDS (records still on their way through
-the agents are acknowledged by then) the records in between are looked for on the topic. If they
-are there, they were dropped: the worker stops (``on_fatal``) and its successor reads them. If not
-(transaction markers, compaction, retention), they are a gap, committed across.
+the agents are acknowledged by then) the group's committed offset is asked of the broker and the
+records in between are looked for on the topic. If they are there, they were dropped: the worker
+seeks back to them and reads them again (or, should the seek fail, stops, for its successor to
+read them). If not (transaction markers, compaction, retention), they are a gap, committed across.
 """
 
 from __future__ import annotations
@@ -58,7 +59,7 @@ from typing import Any
 
 import faust
 from confluent_kafka import Consumer as KafkaConsumer
-from confluent_kafka import TopicPartition
+from confluent_kafka import KafkaException, TopicPartition
 from faust.tables.recovery import Recovery
 from faust.transport.consumer import Consumer
 from faust.utils.functional import consecutive_numbers
@@ -125,6 +126,10 @@ def _seek_before_resuming(original: Any) -> Any:
 
 
 def _checked_gaps(original: Any, bootstrap: str, on_dropped: Callable[[BaseException], None]) -> Any:
+    """``Consumer._add_gap``, checked, and registering only what was checked (``original`` is kept
+    for reference: Faust's also counts the record just fetched as part of the gap, before it is
+    processed, and starts the gap one past the committed offset)."""
+
     async def _add_gap(self: Consumer, tp: Any, offset_from: int, offset_to: int) -> None:
         # Faust calls this with offset_from = last read + 1 and offset_to = the record just fetched.
         try:
@@ -151,7 +156,10 @@ def _checked_gaps(original: Any, bootstrap: str, on_dropped: Callable[[BaseExcep
             offset_from,
             offset_to - 1,
         )
-        await original(self, tp, offset_from, offset_to)
+        # The checked offsets, and nothing past them: the record at offset_to counts once processed.
+        begin = max(offset_from, self._committed_offset.get(tp) or 0)
+        if begin < offset_to:
+            self._gap[tp].addi(begin, offset_to)
 
     return _add_gap
 
@@ -160,31 +168,40 @@ def _contiguous_commits(bootstrap: str, on_dropped: Callable[[BaseException], No
     """``Consumer._new_offset``: the offset to commit for a partition, or None (module docs)."""
     checking: set[tuple[int, Any]] = set()  # (consumer, partition) whose hole is being looked at
     holes: dict[tuple[int, Any], tuple[int, float]] = {}  # (consumer, partition) -> (hole start, first seen)
+    tasks: set[asyncio.Task[None]] = set()
 
     def _new_offset(self: Consumer, tp: Any) -> int | None:
+        key = (id(self), tp)
         acked: list[int] = self._acked[tp]
+        if tp not in self.assignment():
+            # Late acknowledgements of a partition given away (its state was cleared at the
+            # revoke): its new owner commits it.
+            acked.clear()
+            self._acked_index[tp].clear()
+            holes.pop(key, None)
+            return None
         if not acked:
             return None
         gaps = self._gap[tp]
         if gaps:
             # Gaps up to the last acknowledged offset count as acknowledged (as in Faust).
             top = max(acked)
-            found = sorted(gaps.overlap(0, top), key=lambda interval: interval.begin)
+            found = sorted(gaps.overlap(0, top + 1), key=lambda interval: interval.begin)
             if found:
                 filled = [offset for interval in found for offset in range(interval.begin, interval.end)]
                 acked.extend(filled)
-                gaps.chop(0, max(filled[-1], top + 1))
+                gaps.chop(0, max(filled[-1] + 1, top + 1))
         start = self._committed_offset.get(tp) or 0  # where the group stands: the next offset to read
-        acked[:] = sorted({offset for offset in acked if offset >= start})
+        stale = {offset for offset in acked if offset < start}
+        acked[:] = sorted(set(acked) - stale)
+        self._acked_index[tp].difference_update(stale)
         if not acked:
             return None
-        key = (id(self), tp)
         if acked[0] > start:
             # Records before the first acknowledged one may still be on their way through the
-            # agents (a rebalance's late acknowledgements, a slow batch): look only at a hole that
-            # stays.
-            seen = holes.setdefault(key, (start, time.monotonic()))
-            if seen[0] != start:
+            # agents (a slow batch): look only at a hole that stays.
+            seen = holes.get(key)
+            if seen is None or seen[0] != start:
                 holes[key] = seen = (start, time.monotonic())
             if time.monotonic() - seen[1] >= HOLE_GRACE_SECONDS:
                 _look_for_dropped(self, tp, start, acked[0])
@@ -209,52 +226,79 @@ def _contiguous_commits(bootstrap: str, on_dropped: Callable[[BaseException], No
                 # commit another worker made before the partition came here.
                 committed = await loop.run_in_executor(None, _group_committed, bootstrap, group, tp.topic, tp.partition)
                 stands = max(start, committed or 0)
-                if stands > start:
-                    self._committed_offset[tp] = stands
-                    if stands >= end:
-                        return
-                found = await loop.run_in_executor(
-                    None, _records_between, bootstrap, tp.topic, tp.partition, stands, end
+                found = []
+                if stands < end:
+                    found = await loop.run_in_executor(
+                        None, _records_between, bootstrap, tp.topic, tp.partition, stands, end
+                    )
+            except (DroppedRecords, KafkaException) as exc:
+                # Nothing known: the hole stays uncommitted and is looked at again after the grace
+                # (a partition that stays stuck makes the stall watch restart the worker).
+                logger.warning(
+                    "could not look at a hole in %s[%s] (%s); looking again later", tp.topic, tp.partition, exc
                 )
-            except DroppedRecords as exc:
-                on_dropped(exc)
+                holes[key] = (start, time.monotonic())
                 return
             finally:
                 checking.discard(key)
+            if tp not in self.assignment():
+                return  # given away meanwhile: its new owner commits it
+            if stands > start:
+                current = self._committed_offset.get(tp) or 0
+                self._committed_offset[tp] = max(stands, current)
             if found:
-                on_dropped(
-                    DroppedRecords(
-                        f"{tp.topic}[{tp.partition}]: offsets from {end} on were acknowledged while the group stands "
-                        f"at {stands}, and {len(found)} record(s) in between are on the topic (the first at offset "
-                        f"{found[0]}) but were never acknowledged; committing across them would lose them"
-                    )
+                what = (
+                    f"{tp.topic}[{tp.partition}]: offsets from {end} on were acknowledged while the group stands "
+                    f"at {stands}, and {len(found)} record(s) in between are on the topic (the first at offset "
+                    f"{found[0]}) but were never acknowledged"
                 )
+                try:
+                    # Read them again: they and what follows are processed anew (the merge takes a
+                    # redelivery as one), and the commit moves once they are acknowledged.
+                    await self.seek(tp, stands)
+                except Exception as exc:  # noqa: BLE001  # then only a restart reads them again
+                    on_dropped(DroppedRecords(f"{what}; seeking back to them failed ({exc}), so the worker stops"))
+                    return
+                logger.warning("%s: read again from offset %d", what, stands)
+                holes[key] = (start, time.monotonic())
                 return
-            logger.warning(
-                "gap topic=%s partition=%s offsets=%d..%d: no records there (transaction markers or compaction); "
-                "committing across it",
-                tp.topic,
-                tp.partition,
-                stands,
-                end - 1,
-            )
-            self._gap[tp].addi(stands, end)
+            if stands < end:
+                logger.warning(
+                    "gap topic=%s partition=%s offsets=%d..%d: no records there (transaction markers or compaction); "
+                    "committing across it",
+                    tp.topic,
+                    tp.partition,
+                    stands,
+                    end - 1,
+                )
+                self._gap[tp].addi(stands, end)
 
-        asyncio.get_running_loop().create_task(look())
+        task = asyncio.get_running_loop().create_task(look())
+        tasks.add(task)
+        task.add_done_callback(_done(tasks))
 
     return _new_offset
 
 
+def _done(tasks: set[asyncio.Task[None]]) -> Callable[[asyncio.Task[None]], None]:
+    def forget(task: asyncio.Task[None]) -> None:
+        tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            logger.error("looking at a hole failed", exc_info=task.exception())
+
+    return forget
+
+
 def _group_committed(bootstrap: str, group: str, topic: str, partition: int, timeout: float = 10.0) -> int | None:
     """The offset ``group`` committed for ``topic[partition]`` (None: none), asked of the broker by a
-    consumer that does not join the group."""
+    consumer that does not join the group. Raises KafkaException when the broker does not say."""
     consumer = KafkaConsumer({"bootstrap.servers": bootstrap, "group.id": group, "enable.auto.commit": False})
     try:
         (found,) = consumer.committed([TopicPartition(topic, partition)], timeout=timeout)
-    except Exception as exc:  # the broker does not answer: nothing says the hole is safe
-        raise DroppedRecords(f"{topic}[{partition}]: could not read group {group}'s committed offset: {exc}") from exc
     finally:
         consumer.close()
+    if found.error is not None:
+        raise KafkaException(found.error)
     return found.offset if found.offset >= 0 else None
 
 
@@ -271,6 +315,9 @@ def _records_between(
             "enable.auto.commit": False,
             # A start that retention deleted begins at the first record kept: then the gap is real.
             "auto.offset.reset": "earliest",
+            # What Faust reads (aiokafka's default outside exactly-once): an open transaction does
+            # not hide records from the check.
+            "isolation.level": "read_uncommitted",
         }
     )
     found: list[int] = []

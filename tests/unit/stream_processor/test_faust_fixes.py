@@ -92,22 +92,29 @@ def test_a_gap_whose_records_are_on_the_topic_stops_the_worker_and_a_real_one_is
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     dropped: list[BaseException] = []
-    filled: list[tuple[int, int]] = []
 
     async def original(self: Any, tp: TP, offset_from: int, offset_to: int) -> None:
-        filled.append((offset_from, offset_to))
+        raise AssertionError("Faust's own counts the record just fetched as part of the gap")
 
     checked = faust_fixes._checked_gaps(original, "127.0.0.1:9", dropped.append)
-    on_topic = {178: [178, 179], 300: []}  # where each gap starts -> the records there
+    on_topic = {178: [178, 179], 300: [], 10: []}  # where each gap starts -> the records there
     monkeypatch.setattr(faust_fixes, "_records_between", lambda b, t, p, start, end: on_topic[start])
 
-    asyncio.run(checked(None, STREAM, 178, 214))
-    assert filled == [] and len(dropped) == 1
+    offsets = Offsets(170, [])
+    asyncio.run(checked(offsets, STREAM, 178, 214))
+    assert not offsets._gap[STREAM] and len(dropped) == 1
     assert "from offset 177 to 214, but 2 record(s) in between are on the topic (the first at offset 178)" in str(
         dropped[0]
     )
-    asyncio.run(checked(None, STREAM, 300, 310))  # transaction markers or compaction
-    assert filled == [(300, 310)] and len(dropped) == 1
+    asyncio.run(checked(offsets, STREAM, 300, 310))  # transaction markers or compaction
+    # The gap is what was checked: 310, the record just fetched, counts once it is processed.
+    assert sorted((i.begin, i.end) for i in offsets._gap[STREAM]) == [(300, 310)] and len(dropped) == 1
+    # Caught up at 10 (committed 10, read 9), a marker at 10: Faust would start the gap at 11.
+    caught_up = Offsets(10, [])
+    asyncio.run(checked(caught_up, STREAM, 10, 11))
+    assert [(i.begin, i.end) for i in caught_up._gap[STREAM]] == [(10, 11)]
+    caught_up._acked[STREAM] += [11, 12]
+    assert faust_fixes._contiguous_commits("127.0.0.1:9", dropped.append)(caught_up, STREAM) == 13
 
 
 class Offsets:
@@ -124,6 +131,14 @@ class Offsets:
         self._gap: dict[TP, Any] = defaultdict(IntervalTree)
         self.app = MagicMock()
         self.app.conf.id = "lineage-processor"
+        self.assigned = {STREAM}
+        self.seeks: list[int] = []
+
+    def assignment(self) -> set[TP]:
+        return self.assigned
+
+    async def seek(self, tp: TP, offset: int) -> None:
+        self.seeks.append(offset)
 
 
 def commits(
@@ -163,19 +178,34 @@ def test_a_commit_takes_the_acknowledged_offsets_that_follow_the_committed_one(m
     assert commits(monkeypatch, Offsets(10, [8, 9, 10]))[:2] == ([11, None], [])
 
 
-def test_offsets_acknowledged_past_records_never_acknowledged_are_not_committed_and_stop_the_worker(
-    monkeypatch: pytest.MonkeyPatch,
+def test_records_never_acknowledged_before_acknowledged_ones_are_not_committed_across_but_read_again(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     # What was lost once: a restarted worker's first records read and dropped, 7 on acknowledged.
     # Faust committed 9 here (it checks nothing when the committed offset is unknown or 0).
-    done, dropped, looked = commits(monkeypatch, Offsets(None, [7, 8]), on_topic=list(range(20)))
-    assert done == [None, None] and looked[0] == (0, 7)
-    assert "7 record(s) in between are on the topic (the first at offset 0)" in str(dropped[0])
-    done, dropped, _ = commits(monkeypatch, Offsets(1, [7, 8]), on_topic=list(range(20)))
-    assert done == [None, None] and "(the first at offset 1)" in str(dropped[0])
+    offsets = Offsets(None, [7, 8])
+    done, dropped, looked = commits(monkeypatch, offsets, on_topic=list(range(20)))
+    assert (done, dropped, looked[0], offsets.seeks[0]) == ([None, None], [], (0, 7), 0)
+    assert "7 record(s) in between are on the topic (the first at offset 0)" in caplog.text
+    # Read again and acknowledged, they are committed with the rest.
+    offsets._acked[STREAM] += list(range(7))
+    assert commits(monkeypatch, offsets, on_topic=list(range(20)))[0] == [9, None]
     # Faust lets one offset be skipped: committed 31, acknowledged from 32 on.
-    done, dropped, _ = commits(monkeypatch, Offsets(31, [32, 33]), on_topic=[31, 32, 33])
-    assert done == [None, None] and "(the first at offset 31)" in str(dropped[0])
+    skipped = Offsets(31, [32, 33])
+    assert commits(monkeypatch, skipped, on_topic=[31, 32, 33])[:2] == ([None, None], [])
+    assert skipped.seeks[0] == 31
+
+
+def test_a_worker_that_cannot_seek_back_to_dropped_records_stops(monkeypatch: pytest.MonkeyPatch) -> None:
+    offsets = Offsets(1, [7, 8])
+
+    async def cannot(tp: TP, offset: int) -> None:
+        raise RuntimeError("partition not assigned")
+
+    offsets.seek = cannot  # type: ignore[method-assign]
+    done, dropped, _ = commits(monkeypatch, offsets, on_topic=list(range(20)))
+    assert done == [None, None] and "(the first at offset 1)" in str(dropped[0])
+    assert "seeking back to them failed (partition not assigned)" in str(dropped[0])
 
 
 def test_a_hole_with_no_records_in_it_is_a_gap_and_committed_across(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -201,5 +231,58 @@ def test_a_hole_behind_what_the_group_committed_elsewhere_is_no_loss(monkeypatch
     done, dropped, looked = commits(monkeypatch, Offsets(None, [2150, 2151]), on_topic=[], group_committed=2150)
     assert (done, dropped, looked) == ([None, 2152], [], [])
     # Part of the hole behind it: only the rest is looked at.
-    done, dropped, looked = commits(monkeypatch, Offsets(None, [2150]), on_topic=[2140], group_committed=2100)
-    assert looked[0] == (2100, 2150) and "(the first at offset 2140)" in str(dropped[0])
+    behind = Offsets(None, [2150])
+    done, dropped, looked = commits(monkeypatch, behind, on_topic=[2140], group_committed=2100)
+    assert looked[0] == (2100, 2150) and behind.seeks[0] == 2100 and dropped == []
+
+
+def test_late_acknowledgements_of_a_partition_given_away_are_left_to_its_new_owner(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The revoke cleared this worker's bookkeeping; acknowledgements of batches still running came after.
+    offsets = Offsets(None, [151, 152])
+    offsets.assigned = set()
+    done, dropped, looked = commits(monkeypatch, offsets, on_topic=list(range(200)), group_committed=100)
+    assert (done, dropped, looked) == ([None, None], [], [])
+    assert offsets._acked[STREAM] == [] and not offsets._acked_index[STREAM]
+
+
+def test_a_hole_that_cannot_be_looked_at_stays_uncommitted_without_stopping_the_worker(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def no_broker(b: str, group: str, t: str, p: int) -> int | None:
+        raise faust_fixes.KafkaException("broker down")
+
+    offsets = Offsets(1, [7, 8])
+    monkeypatch.setattr(faust_fixes, "_records_between", lambda *a: pytest.fail("not looked at"))
+    monkeypatch.setattr(faust_fixes, "HOLE_GRACE_SECONDS", 0)
+    monkeypatch.setattr(faust_fixes, "_group_committed", no_broker)
+    dropped: list[BaseException] = []
+    new_offset = faust_fixes._contiguous_commits("127.0.0.1:9", dropped.append)
+
+    async def rounds() -> list[int | None]:
+        first = new_offset(offsets, STREAM)
+        await asyncio.sleep(0.05)
+        return [first, new_offset(offsets, STREAM)]
+
+    assert asyncio.run(rounds()) == [None, None] and dropped == []
+
+
+def test_the_checks_read_what_faust_reads_open_transactions_included(monkeypatch: pytest.MonkeyPatch) -> None:
+    configs: list[dict[str, Any]] = []
+
+    class Recording:
+        def __init__(self, config: dict[str, Any]) -> None:
+            configs.append(config)
+
+        def assign(self, tps: Any) -> None: ...
+
+        def poll(self, timeout: float) -> Any:
+            return None
+
+        def close(self) -> None: ...
+
+    monkeypatch.setattr(faust_fixes, "KafkaConsumer", Recording)
+    with pytest.raises(faust_fixes.DroppedRecords):
+        faust_fixes._records_between("127.0.0.1:9", "t", 0, 0, 1, timeout=0.01)
+    assert configs[0]["isolation.level"] == "read_uncommitted" and configs[0]["enable.auto.commit"] is False
