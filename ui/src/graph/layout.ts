@@ -15,6 +15,7 @@ const BASE_OPTIONS: Record<string, string> = {
   "elk.spacing.nodeNode": "22",
   "elk.spacing.componentComponent": "60",
   "elk.layered.nodePlacement.strategy": "BRANDES_KOEPF",
+  "elk.layered.nodePlacement.bk.fixedAlignment": "BALANCED",
   "elk.separateConnectedComponents": "true",
 };
 
