@@ -62,7 +62,7 @@ stack-down: $(STAMP) ## stop the local stack
 	$(BIN)/lineage stack down
 
 stack-status: $(STAMP) ## show the local stack's addresses
-	$(BIN)/lineage stack status
+	@$(BIN)/lineage stack status || true
 
 clean: ## remove the venv, the built explorer and caches (not the stack's data: see `make stack-down`, .lineage/)
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info ui/dist ui/node_modules

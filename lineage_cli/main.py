@@ -12,6 +12,7 @@ import contextlib
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 from collections.abc import Callable, Sequence
@@ -225,6 +226,18 @@ def _sink(_args: argparse.Namespace) -> int:
 def _run_all(_args: argparse.Namespace) -> int:
     """Run each component as a child process; stop all when one exits or on Ctrl-C."""
     settings = component_settings()
+    for what, host, port in (
+        ("LINEAGE_INGEST_PORT", settings.ingest_host, settings.ingest_port),
+        ("LINEAGE_API_PORT", settings.api_host, settings.api_port),
+    ):
+        # Before anything starts: a second `lineage run` would join the consumer groups first.
+        if _taken(host, port):
+            print(
+                f"lineage run: {host}:{port} ({what}) is taken: is `lineage run` already running? Stop it "
+                f"(Ctrl-C where it runs), or set {what} to a free port.",
+                file=sys.stderr,
+            )
+            return 1
     env = dict(os.environ)
     env.setdefault("LINEAGE_KAFKA_BOOTSTRAP", settings.kafka_bootstrap)
     env.setdefault("LINEAGE_NEO4J_URI", settings.neo4j_uri)
@@ -241,6 +254,16 @@ def _run_all(_args: argparse.Namespace) -> int:
     return supervise(children)
 
 
+def _taken(host: str, port: int) -> bool:
+    """Whether something listens on host:port already (a bind there fails)."""
+    with socket.socket() as probe:
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return True
+    return False
+
+
 def signal_name(number: int) -> str:
     try:
         return signal.Signals(number).name
@@ -250,19 +273,29 @@ def signal_name(number: int) -> str:
 
 def supervise(children: dict[str, subprocess.Popen[Any]]) -> int:
     """Wait until a child exits or SIGINT/SIGTERM arrives, then stop them all. A child that exited
-    on its own is named with its status, and its status is the result; otherwise the first
-    non-zero one (a child killed by signal N counts as 128 + N, as in a shell)."""
-    stopping = False
+    on its own is named with its status, and its status is the result. Asked to stop (Ctrl-C), the
+    result is 0 unless a child failed on its way out: one that ended by the stop signal or Ctrl-C
+    stopped as asked. Otherwise the first non-zero status (a child killed by signal N counts as
+    128 + N, as in a shell)."""
+    stopping = asked = False
+    signalled: set[str] = set()
 
     def stop_children(*_: object) -> None:
         nonlocal stopping
         stopping = True
-        for child in children.values():
-            if child.poll() is None:
+        for name, child in children.items():
+            # Once each: a second SIGTERM can cut short a graceful stop already under way.
+            if child.poll() is None and name not in signalled:
+                signalled.add(name)
                 child.send_signal(signal.SIGTERM)
 
-    signal.signal(signal.SIGTERM, stop_children)
-    signal.signal(signal.SIGINT, stop_children)
+    def stop_asked(*_: object) -> None:
+        nonlocal asked
+        asked = True
+        stop_children()
+
+    signal.signal(signal.SIGTERM, stop_asked)
+    signal.signal(signal.SIGINT, stop_asked)
     first = next(iter(children.values()))
     culprit: int | None = None
     try:
@@ -282,4 +315,8 @@ def supervise(children: dict[str, subprocess.Popen[Any]]) -> int:
         stop_children()
         statuses = [child.wait() for child in children.values()]
     codes = [culprit] if culprit is not None else statuses
+    if asked and culprit is None:
+        # Ended by the stop itself: the signal (negative), or the shell's 128 + signal for it.
+        stopped = {-signal.SIGTERM, -signal.SIGINT, 128 + signal.SIGTERM, 128 + signal.SIGINT}
+        codes = [c for c in codes if c not in stopped]
     return next((128 - c if c < 0 else c for c in codes if c), 0)

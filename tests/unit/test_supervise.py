@@ -36,16 +36,33 @@ def test_a_component_that_exits_is_named_and_its_status_returned_and_the_others_
     assert "`lineage process` exited with status 70" in capsys.readouterr().err
 
 
-def test_a_stop_request_stops_every_component_without_blaming_one(capsys: pytest.CaptureFixture[str]) -> None:
+def stop_after(seconds: float, signum: int) -> None:
+    signal.signal(signal.SIGALRM, lambda *_: signal.raise_signal(signum))
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+
+
+def test_a_stop_request_stops_every_component_without_blaming_one_and_ends_quietly(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Ctrl-C reaches the children too (one terminal, one process group): each ends by a signal.
     first, second = child("import time; time.sleep(60)"), child("import time; time.sleep(60)")
-    signal.signal(signal.SIGALRM, lambda *_: signal.raise_signal(signal.SIGTERM))
-    signal.setitimer(signal.ITIMER_REAL, 0.5)
+    stop_after(0.5, signal.SIGINT)
     try:
-        assert supervise({"ingest": first, "process": second}) == 128 + signal.SIGTERM
+        assert supervise({"ingest": first, "process": second}) == 0
     finally:
         signal.signal(signal.SIGALRM, signal.SIG_DFL)
     assert first.returncode == second.returncode == -signal.SIGTERM
     assert "exited with status" not in capsys.readouterr().err
+
+
+def test_a_component_that_fails_on_its_way_out_of_a_stop_gives_its_status() -> None:
+    stubborn = child("import signal, sys, time\nsignal.signal(signal.SIGTERM, lambda *_: sys.exit(3))\ntime.sleep(60)")
+    quiet = child("import time; time.sleep(60)")
+    stop_after(2.0, signal.SIGTERM)  # once its handler is in place
+    try:
+        assert supervise({"ingest": quiet, "sink": stubborn}) == 3
+    finally:
+        signal.signal(signal.SIGALRM, signal.SIG_DFL)
 
 
 def test_a_component_killed_by_a_signal_is_reported_so(capsys: pytest.CaptureFixture[str]) -> None:
