@@ -25,7 +25,7 @@ from typing import Any
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 
-from producers.topics import KafkaUnavailable
+from producers.topics import QUIET_CLIENT, REACH_SECONDS, KafkaUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -142,6 +142,7 @@ def read_dead_letters(
             "enable.partition.eof": True,
             "auto.offset.reset": "earliest",
             "allow.auto.create.topics": False,
+            **QUIET_CLIENT,
         }
     )
     try:
@@ -160,7 +161,7 @@ def _ranges(
 ) -> dict[int, tuple[int, int]]:
     """Per partition, the offsets [start, end) to read."""
     try:
-        metadata = consumer.list_topics(topic, timeout=_left(deadline))
+        metadata = consumer.list_topics(topic, timeout=min(_left(deadline), REACH_SECONDS))
         found = metadata.topics.get(topic)
         if found is None or (found.error is not None and found.error.code() == KafkaError.UNKNOWN_TOPIC_OR_PART):
             return {}

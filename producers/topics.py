@@ -25,6 +25,15 @@ from lineage.settings import Settings
 
 logger = logging.getLogger(__name__)
 
+# librdkafka's own log lines, for the short-lived clients the commands use: when Kafka is down it
+# writes a connection error every few milliseconds (some 580 lines before a command's one clear
+# error). Those clients raise KafkaUnavailable naming the address instead; their log is dropped.
+CLIENT_LOGGER = logging.getLogger("lineage.kafka_client")
+CLIENT_LOGGER.setLevel(logging.CRITICAL)
+QUIET_CLIENT: dict[str, Any] = {"logger": CLIENT_LOGGER}
+# How long a command waits for Kafka's first answer before it says Kafka cannot be reached.
+REACH_SECONDS = 5.0
+
 # The largest record the product's producers send (their message.max.bytes).
 MAX_MESSAGE_BYTES = 16_777_216
 # How often to look again while new topics are not yet in the brokers' metadata.
@@ -54,11 +63,11 @@ def ensure_topics(
     """Create those of ``topics`` that are missing (``compacted`` ones with cleanup.policy=compact;
     ``replication`` -1 takes the brokers' default.replication.factor), wait until the brokers show
     them ready, and return every topic's partition count."""
-    admin = AdminClient({"bootstrap.servers": bootstrap})
+    admin = AdminClient({"bootstrap.servers": bootstrap, **QUIET_CLIENT})
     names = list(dict.fromkeys(topics))
     compact = set(compacted)
     try:
-        existing: Mapping[str, Any] = admin.list_topics(timeout=timeout).topics
+        existing: Mapping[str, Any] = admin.list_topics(timeout=min(timeout, REACH_SECONDS)).topics
     except KafkaException as exc:
         raise KafkaUnavailable(
             f"cannot reach Kafka at {bootstrap} ({exc.args[0]}). Start the local stack with "
