@@ -91,7 +91,7 @@ def install(bootstrap: str, on_dropped: Callable[[BaseException], None]) -> None
         return
     _installed = True
     Recovery.on_recovery_completed = _seek_before_resuming(Recovery.on_recovery_completed)  # type: ignore[method-assign]
-    Consumer._add_gap = _checked_gaps(Consumer._add_gap, bootstrap, on_dropped)  # type: ignore[method-assign]
+    Consumer._add_gap = _checked_gaps(bootstrap, on_dropped)  # type: ignore[method-assign]
     Consumer._new_offset = _contiguous_commits(bootstrap, on_dropped)  # type: ignore[method-assign]
 
 
@@ -125,10 +125,10 @@ def _seek_before_resuming(original: Any) -> Any:
     return on_recovery_completed
 
 
-def _checked_gaps(original: Any, bootstrap: str, on_dropped: Callable[[BaseException], None]) -> Any:
-    """``Consumer._add_gap``, checked, and registering only what was checked (``original`` is kept
-    for reference: Faust's also counts the record just fetched as part of the gap, before it is
-    processed, and starts the gap one past the committed offset)."""
+def _checked_gaps(bootstrap: str, on_dropped: Callable[[BaseException], None]) -> Any:
+    """``Consumer._add_gap``, checked, registering only what was checked (Faust's own also counts
+    the record just fetched as part of the gap, before it is processed, and starts the gap one
+    past the committed offset)."""
 
     async def _add_gap(self: Consumer, tp: Any, offset_from: int, offset_to: int) -> None:
         # Faust calls this with offset_from = last read + 1 and offset_to = the record just fetched.
