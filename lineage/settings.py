@@ -7,11 +7,21 @@ the local stack (``lineage stack up``) on loopback.
 from __future__ import annotations
 
 import re
+import ssl
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 ENV_PREFIX = "LINEAGE_"
 
@@ -23,12 +33,30 @@ NEO4J_SCHEMES = frozenset({"bolt", "bolt+s", "bolt+ssc", "neo4j", "neo4j+s", "ne
 KAFKA_NAME = re.compile(r"[a-zA-Z0-9._-]{1,249}")
 PROCESSOR_STORES = ("rocksdb://", "memory://")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+KAFKA_SECURITY_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
+KAFKA_SASL_MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
 
 
 class Settings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     kafka_bootstrap: str = f"127.0.0.1:{DEFAULT_KAFKA_PORT}"
+    # How every Kafka client of the product talks to the brokers: PLAINTEXT (the local stack), SSL
+    # (TLS; mutual TLS with the client certificate below), SASL_PLAINTEXT or SASL_SSL (a user name
+    # and password; SASL_SSL is what managed clusters use).
+    kafka_security_protocol: str = "PLAINTEXT"
+    # For SASL_*: PLAIN (e.g. Confluent Cloud API keys), SCRAM-SHA-256 or SCRAM-SHA-512.
+    kafka_sasl_mechanism: str = "PLAIN"
+    kafka_sasl_username: str = ""
+    kafka_sasl_password: SecretStr = SecretStr("")
+    # For SSL / SASL_SSL: the PEM file of the CA(s) that signed the brokers' certificates; empty:
+    # the system's trust store.
+    kafka_ssl_ca_location: str = ""
+    # Mutual TLS (SSL / SASL_SSL): this client's certificate and private key (PEM files), and the
+    # key's password if it is encrypted.
+    kafka_ssl_certificate_location: str = ""
+    kafka_ssl_key_location: str = ""
+    kafka_ssl_key_password: SecretStr = SecretStr("")
     neo4j_uri: str = f"bolt://127.0.0.1:{DEFAULT_NEO4J_BOLT_PORT}"
     neo4j_user: str = "neo4j"
     neo4j_password: SecretStr = SecretStr("")
@@ -69,9 +97,23 @@ class Settings(BaseModel):
     api_port: int = Field(default=5051, ge=1, le=65535)
     # Comma-separated Bearer keys the HTTP endpoint accepts; empty means no authentication.
     ingest_api_keys: SecretStr = SecretStr("")
+    # Comma-separated Bearer keys the query API (/api/v1/*, and so the explorer) accepts: keys to
+    # read the graph, separate from the ingest keys (to send events). Empty: no authentication.
+    read_api_keys: SecretStr = SecretStr("")
     # Events larger than this are refused (HTTP 413) or dead-lettered (reason too-large). At most
     # 8 MiB, so that a dead letter (the event in base64) fits in a Kafka message.
     max_event_bytes: int = Field(default=4 * 1024 * 1024, ge=1024, le=8 * 1024 * 1024)
+
+    # Each long-running component's operations port: /metrics (Prometheus), /healthz, /readyz
+    # (observability.server). 0 turns a component's off. Two components of one kind on one host
+    # need a port each.
+    metrics_host: str = "127.0.0.1"
+    ingest_metrics_port: int = Field(default=9150, ge=0, le=65535)
+    processor_metrics_port: int = Field(default=9151, ge=0, le=65535)
+    sink_metrics_port: int = Field(default=9152, ge=0, le=65535)
+    api_metrics_port: int = Field(default=9153, ge=0, le=65535)
+    # A component whose main loop has not turned for this long reports itself unhealthy (/healthz 503).
+    health_stuck_seconds: float = Field(default=120.0, ge=5.0)
 
     home: Path = Path(".lineage")
     stack_data_dir: Path = Path(".lineage/stack")  # default: <home>/stack
@@ -126,6 +168,47 @@ class Settings(BaseModel):
             raise ValueError(f"{value!r} is not a bootstrap list; use HOST:PORT[,HOST:PORT...]")
         return value
 
+    @field_validator("kafka_security_protocol", "kafka_sasl_mechanism")
+    @classmethod
+    def _kafka_choice(cls, value: str, info: ValidationInfo) -> str:
+        choices = KAFKA_SECURITY_PROTOCOLS if info.field_name == "kafka_security_protocol" else KAFKA_SASL_MECHANISMS
+        if value.strip().upper() not in choices:
+            raise ValueError(f"{value!r} is not supported; use one of {', '.join(choices)}")
+        return value.strip().upper()
+
+    @model_validator(mode="after")
+    def _kafka_security(self) -> Settings:
+        protocol = self.kafka_security_protocol
+        password = self.kafka_sasl_password.get_secret_value()
+        if self.kafka_sasl and not (self.kafka_sasl_username and password):
+            raise ValueError(
+                f"LINEAGE_KAFKA_SECURITY_PROTOCOL={protocol} needs LINEAGE_KAFKA_SASL_USERNAME and "
+                "LINEAGE_KAFKA_SASL_PASSWORD"
+            )
+        if not self.kafka_sasl and (self.kafka_sasl_username or password):
+            raise ValueError(
+                f"LINEAGE_KAFKA_SASL_USERNAME / LINEAGE_KAFKA_SASL_PASSWORD are set but "
+                f"LINEAGE_KAFKA_SECURITY_PROTOCOL is {protocol}: use SASL_SSL (or SASL_PLAINTEXT) to send them"
+            )
+        files = {
+            "LINEAGE_KAFKA_SSL_CA_LOCATION": self.kafka_ssl_ca_location,
+            "LINEAGE_KAFKA_SSL_CERTIFICATE_LOCATION": self.kafka_ssl_certificate_location,
+            "LINEAGE_KAFKA_SSL_KEY_LOCATION": self.kafka_ssl_key_location,
+        }
+        given = [name for name, path in files.items() if path]
+        if given and not self.kafka_tls:
+            raise ValueError(
+                f"{' / '.join(given)} set but LINEAGE_KAFKA_SECURITY_PROTOCOL is {protocol}: use SSL or SASL_SSL"
+            )
+        if bool(self.kafka_ssl_certificate_location) != bool(self.kafka_ssl_key_location):
+            raise ValueError(
+                "mutual TLS needs both LINEAGE_KAFKA_SSL_CERTIFICATE_LOCATION and LINEAGE_KAFKA_SSL_KEY_LOCATION"
+            )
+        missing = [f"{name}={path}" for name, path in files.items() if path and not Path(path).is_file()]
+        if missing:
+            raise ValueError(f"no such file: {', '.join(missing)}")
+        return self
+
     @model_validator(mode="before")
     @classmethod
     def _dirs_under_home(cls, values: Any) -> Any:
@@ -151,7 +234,7 @@ class Settings(BaseModel):
             return cls(**values)
         except ValidationError as exc:
             problems = "; ".join(
-                f"{ENV_PREFIX}{'.'.join(str(p) for p in err['loc']).upper()}: "
+                (f"{ENV_PREFIX}{'.'.join(str(p) for p in err['loc']).upper()}: " if err["loc"] else "")
                 + err["msg"].removeprefix("Value error, ")
                 for err in exc.errors()
             )
@@ -162,11 +245,20 @@ class Settings(BaseModel):
         return self.model_dump(mode="json") | {
             "neo4j_password": "***" if self.neo4j_password.get_secret_value() else "",
             "ingest_api_keys": "***" if self.ingest_api_keys.get_secret_value() else "",
+            "read_api_keys": "***" if self.read_api_keys.get_secret_value() else "",
+            "kafka_sasl_password": "***" if self.kafka_sasl_password.get_secret_value() else "",
+            "kafka_ssl_key_password": "***" if self.kafka_ssl_key_password.get_secret_value() else "",
         }
 
     @property
     def api_keys(self) -> frozenset[str]:
         raw = self.ingest_api_keys.get_secret_value()
+        return frozenset(k.strip() for k in raw.split(",") if k.strip())
+
+    @property
+    def read_keys(self) -> frozenset[str]:
+        """The query API's keys (LINEAGE_READ_API_KEYS); empty: reading needs no key."""
+        raw = self.read_api_keys.get_secret_value()
         return frozenset(k.strip() for k in raw.split(",") if k.strip())
 
     @property
@@ -180,6 +272,74 @@ class Settings(BaseModel):
         notifications (they are for query authors: "constraint already exists" at every sink
         start, "property key does not exist" on a young graph)."""
         return {"auth": self.neo4j_auth, "notifications_min_severity": "OFF"}
+
+    @property
+    def kafka_sasl(self) -> bool:
+        return self.kafka_security_protocol in ("SASL_PLAINTEXT", "SASL_SSL")
+
+    @property
+    def kafka_tls(self) -> bool:
+        return self.kafka_security_protocol in ("SSL", "SASL_SSL")
+
+    @property
+    def kafka_security_config(self) -> dict[str, Any]:
+        """The confluent-kafka (librdkafka) settings that carry the brokers' security, for every
+        client the product makes: empty for PLAINTEXT. Holds the password: never log it."""
+        config: dict[str, Any] = {}
+        if self.kafka_security_protocol != "PLAINTEXT":
+            config["security.protocol"] = self.kafka_security_protocol
+        if self.kafka_sasl:
+            config["sasl.mechanism"] = self.kafka_sasl_mechanism
+            config["sasl.username"] = self.kafka_sasl_username
+            config["sasl.password"] = self.kafka_sasl_password.get_secret_value()
+        if self.kafka_tls:
+            tls = {
+                "ssl.ca.location": self.kafka_ssl_ca_location,
+                "ssl.certificate.location": self.kafka_ssl_certificate_location,
+                "ssl.key.location": self.kafka_ssl_key_location,
+                "ssl.key.password": self.kafka_ssl_key_password.get_secret_value(),
+            }
+            config.update({key: value for key, value in tls.items() if value})
+        return config
+
+    def kafka_client_config(self) -> dict[str, Any]:
+        """A confluent-kafka client's base configuration: ``bootstrap.servers`` and the security."""
+        return {"bootstrap.servers": self.kafka_bootstrap, **self.kafka_security_config}
+
+    @property
+    def kafka_user_hint(self) -> str:
+        """Says who connects, for error messages: "as user U" under SASL, else ""."""
+        return f" as user {self.kafka_sasl_username}" if self.kafka_sasl else ""
+
+    def kafka_ssl_context(self) -> ssl.SSLContext:
+        """The TLS context aiokafka (Faust) uses: verifies the brokers against the CA file (else the
+        system's trust store) and presents the client certificate for mutual TLS."""
+        context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=self.kafka_ssl_ca_location or None)
+        if self.kafka_ssl_certificate_location:
+            context.load_cert_chain(
+                self.kafka_ssl_certificate_location,
+                self.kafka_ssl_key_location,
+                self.kafka_ssl_key_password.get_secret_value() or None,
+            )
+        return context
+
+    @property
+    def faust_broker_credentials(self) -> Any:
+        """Faust's ``broker_credentials`` with the same security as ``kafka_security_config`` (Faust
+        derives aiokafka's security_protocol from them): ``faust.SASLCredentials`` for SASL_* (with
+        an SSL context for SASL_SSL), ``faust.SSLCredentials`` for SSL, None for PLAINTEXT."""
+        import faust  # only the processor needs it, and it is slow to import
+
+        if self.kafka_sasl:
+            return faust.SASLCredentials(
+                username=self.kafka_sasl_username,
+                password=self.kafka_sasl_password.get_secret_value(),
+                ssl_context=self.kafka_ssl_context() if self.kafka_tls else None,
+                mechanism=self.kafka_sasl_mechanism,
+            )
+        if self.kafka_tls:
+            return faust.SSLCredentials(self.kafka_ssl_context())
+        return None
 
 
 class SettingsError(ValueError):

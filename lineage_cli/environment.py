@@ -20,7 +20,9 @@ def component_settings() -> Settings:
     if not os.environ.get("LINEAGE_KAFKA_BOOTSTRAP") or not os.environ.get("LINEAGE_NEO4J_URI"):
         info = stack.status(settings.stack_data_dir)
         if not os.environ.get("LINEAGE_KAFKA_BOOTSTRAP") and info["kafka_running"]:
-            found["kafka_bootstrap"] = info["kafka_bootstrap"]
+            # A SASL client goes to the stack's SASL listener (lineage stack up --kafka-sasl-user).
+            sasl = settings.kafka_security_protocol == "SASL_PLAINTEXT" and info["kafka_sasl_bootstrap"]
+            found["kafka_bootstrap"] = sasl or info["kafka_bootstrap"]
         if not os.environ.get("LINEAGE_NEO4J_URI") and info["neo4j_running"]:
             found["neo4j_uri"] = info["neo4j_uri"]
     return settings.model_copy(update=found) if found else settings

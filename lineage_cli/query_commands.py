@@ -18,7 +18,7 @@ from lineage_cli.environment import component_settings
 from queries.lineage_queries import MAX_DEPTH, MAX_RUNS, Lineage, downstream, runs_of_job, upstream
 from queries.lookup import NotFound
 from queries.root_cause import MAX_RECENT, RECENT_WRITES, Cause, root_cause
-from sinks.neo4j_writer import Neo4jUnavailable
+from sinks.neo4j_writer import unavailable
 
 
 def add_commands(sub: Any) -> None:
@@ -74,10 +74,7 @@ def _driver() -> Iterator[neo4j.Driver]:
         try:
             driver.verify_connectivity()
         except (DriverError, Neo4jError) as exc:
-            raise Neo4jUnavailable(
-                f"cannot reach Neo4j at {settings.neo4j_uri} ({exc}). Start the local stack with `lineage stack up`, "
-                "or set LINEAGE_NEO4J_URI."
-            ) from exc
+            raise unavailable(exc, settings.neo4j_uri, settings.neo4j_user) from exc
         yield driver
 
 

@@ -14,6 +14,7 @@ import contextlib
 import functools
 import logging
 import threading
+from collections.abc import Mapping
 from typing import Any
 
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
@@ -51,7 +52,7 @@ class AsyncKafkaPublisher:
         topic: str,
         *,
         ack_timeout: float = ACK_TIMEOUT,
-        extra_config: dict[str, Any] | None = None,
+        extra_config: Mapping[str, Any] | None = None,
     ) -> None:
         self.topic = topic
         self._ack_timeout = ack_timeout

@@ -18,14 +18,21 @@ import logging
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 
-from producers.topics import QUIET_CLIENT, REACH_SECONDS, KafkaUnavailable
+from producers.topics import (
+    REACH_SECONDS,
+    ClientErrors,
+    KafkaUnavailable,
+    first_answer,
+    quiet_client_config,
+    what_to_check,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -123,30 +130,32 @@ def read_dead_letters(
     from_beginning: bool = True,
     *,
     consumer_factory: Callable[[dict[str, Any]], Any] = Consumer,
+    kafka_config: Mapping[str, Any] | None = None,
 ) -> list[DeadLetter]:
     """The first ``limit`` dead letters (or the last, with ``from_beginning=False``), oldest first.
 
-    ``limit=None`` reads them all. An absent topic has none. Raises KafkaUnavailable when Kafka
-    cannot be reached; if the end offsets are not reached within ``timeout`` seconds, returns
-    what was read and logs a warning.
+    ``limit=None`` reads them all. An absent topic has none. ``kafka_config``: the security
+    settings (``Settings.kafka_security_config``). Raises KafkaUnavailable when Kafka cannot be
+    reached (KafkaAuthenticationFailed when it refuses the credentials); if the end offsets are not
+    reached within ``timeout`` seconds, returns what was read and logs a warning.
     """
     if limit is not None and limit < 1:
         return []
     deadline = time.monotonic() + timeout
+    config, errors = quiet_client_config({"bootstrap.servers": bootstrap, **(kafka_config or {})})
     consumer = consumer_factory(
         {
-            "bootstrap.servers": bootstrap,
+            **config,
             "group.id": f"lineage-dlq-reader-{uuid.uuid4().hex}",
             "enable.auto.commit": False,
             "enable.auto.offset.store": False,
             "enable.partition.eof": True,
             "auto.offset.reset": "earliest",
             "allow.auto.create.topics": False,
-            **QUIET_CLIENT,
         }
     )
     try:
-        ranges = _ranges(consumer, bootstrap, topic, limit, from_beginning, deadline)
+        ranges = _ranges(consumer, errors, config, topic, limit, from_beginning, deadline)
         letters = _consume(consumer, topic, ranges, deadline) if ranges else []
     finally:
         consumer.close()
@@ -157,11 +166,18 @@ def read_dead_letters(
 
 
 def _ranges(
-    consumer: Any, bootstrap: str, topic: str, limit: int | None, from_beginning: bool, deadline: float
+    consumer: Any,
+    errors: ClientErrors,
+    config: Mapping[str, Any],
+    topic: str,
+    limit: int | None,
+    from_beginning: bool,
+    deadline: float,
 ) -> dict[int, tuple[int, int]]:
     """Per partition, the offsets [start, end) to read."""
+    bootstrap = config["bootstrap.servers"]
     try:
-        metadata = consumer.list_topics(topic, timeout=min(_left(deadline), REACH_SECONDS))
+        metadata = first_answer(consumer, errors, min(_left(deadline), REACH_SECONDS), topic)
         found = metadata.topics.get(topic)
         if found is None or (found.error is not None and found.error.code() == KafkaError.UNKNOWN_TOPIC_OR_PART):
             return {}
@@ -183,8 +199,7 @@ def _ranges(
         return ranges
     except KafkaException as exc:
         raise KafkaUnavailable(
-            f"cannot read topic {topic} from Kafka at {bootstrap} ({exc.args[0]}). Start the local stack "
-            "with `lineage stack up`, or set LINEAGE_KAFKA_BOOTSTRAP to your brokers."
+            f"cannot read topic {topic} from Kafka at {bootstrap} ({exc.args[0]}). {what_to_check(config)}"
         ) from exc
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
@@ -56,7 +56,10 @@ def _key_of_raw(raw: bytes) -> str | None:
 
 
 class EventPublisher:
-    def __init__(self, bootstrap: str, topic: str, extra_config: dict[str, Any] | None = None):
+    """``extra_config``: librdkafka settings on top of PRODUCER_CONFIG, the security settings
+    (``Settings.kafka_security_config``) among them."""
+
+    def __init__(self, bootstrap: str, topic: str, extra_config: Mapping[str, Any] | None = None):
         self.topic = topic
         self._errors: list[tuple[str | None, str]] = []
         self._delivered = 0

@@ -9,11 +9,15 @@ next metadata refresh, five minutes later.
 
 New topics accept records up to MAX_MESSAGE_BYTES whatever the broker's default (often 1 MB):
 an event may be up to LINEAGE_MAX_EVENT_BYTES, and the change set it causes somewhat larger.
+
+Kafka refusing the client's credentials (SASL) or its TLS handshake is ``KafkaAuthenticationFailed``,
+one line naming the settings to check, raised as soon as librdkafka reports it (``first_answer``).
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -33,6 +37,8 @@ CLIENT_LOGGER.setLevel(logging.CRITICAL)
 QUIET_CLIENT: dict[str, Any] = {"logger": CLIENT_LOGGER}
 # How long a command waits for Kafka's first answer before it says Kafka cannot be reached.
 REACH_SECONDS = 5.0
+# How often, while waiting for that answer, to look whether Kafka refused the credentials.
+REFUSAL_POLL_SECONDS = 0.25
 
 # The largest record the product's producers send (their message.max.bytes).
 MAX_MESSAGE_BYTES = 16_777_216
@@ -52,6 +58,97 @@ class TopicCreationFailed(KafkaUnavailable):
     """The brokers refused to create a topic; the message gives their reason."""
 
 
+class KafkaAuthenticationFailed(KafkaUnavailable):
+    """Kafka refused the client's credentials (SASL), or the TLS handshake failed; a retry with the
+    same settings will not help. The message names the settings to check."""
+
+
+class ClientErrors:
+    """A confluent-kafka ``error_cb`` that keeps the first authentication or TLS error.
+
+    librdkafka retries a refused login for ever, reporting each failure only here, while the call
+    waiting for the brokers just times out; ``refusal`` turns the kept error into one clear line."""
+
+    def __init__(self, config: Mapping[str, Any]) -> None:
+        self.refused: KafkaError | None = None
+        self._bootstrap = str(config.get("bootstrap.servers", "?"))
+        self._user = config.get("sasl.username")
+        self._mechanism = config.get("sasl.mechanism", "PLAIN")
+
+    def __call__(self, error: KafkaError) -> None:
+        if self.refused is None and error.code() in (KafkaError._AUTHENTICATION, KafkaError._SSL):
+            self.refused = error
+
+    def refusal(self) -> KafkaAuthenticationFailed | None:
+        """The error to raise when Kafka refused this client, else None."""
+        if self.refused is None:
+            return None
+        if self.refused.code() == KafkaError._SSL:
+            return KafkaAuthenticationFailed(
+                f"the TLS handshake with Kafka at {self._bootstrap} failed ({_reason(self.refused)}): check "
+                "LINEAGE_KAFKA_SSL_CA_LOCATION (the CA of the brokers' certificates), for mutual TLS "
+                "LINEAGE_KAFKA_SSL_CERTIFICATE_LOCATION / LINEAGE_KAFKA_SSL_KEY_LOCATION, and that "
+                "LINEAGE_KAFKA_SECURITY_PROTOCOL is what this listener speaks"
+            )
+        offered = re.search(r"broker's supported mechanisms: ([A-Z0-9,_-]+)", self.refused.str())
+        if offered:
+            return KafkaAuthenticationFailed(
+                f"Kafka at {self._bootstrap} does not take SASL {self._mechanism}, only {offered.group(1)}: "
+                "set LINEAGE_KAFKA_SASL_MECHANISM to one of those"
+            )
+        who = f"user {self._user}" if self._user else "this client"
+        return KafkaAuthenticationFailed(
+            f"Kafka at {self._bootstrap} refused the credentials for {who} (SASL {self._mechanism} "
+            "authentication failed): check LINEAGE_KAFKA_SASL_USERNAME / LINEAGE_KAFKA_SASL_PASSWORD "
+            "(and LINEAGE_KAFKA_SASL_MECHANISM)"
+        )
+
+
+def quiet_client_config(kafka_config: Mapping[str, Any]) -> tuple[dict[str, Any], ClientErrors]:
+    """A short-lived command client's configuration: ``kafka_config`` (bootstrap.servers and the
+    security settings), librdkafka's log dropped (QUIET_CLIENT), and the ``ClientErrors`` that
+    collects what its log would have said about refused credentials."""
+    errors = ClientErrors(kafka_config)
+    return {**kafka_config, **QUIET_CLIENT, "error_cb": errors}, errors
+
+
+def first_answer(client: Any, errors: ClientErrors, timeout: float, topic: str | None = None) -> Any:
+    """``client.list_topics`` (of ``topic``, or all), waiting up to ``timeout`` for the brokers; raises
+    KafkaAuthenticationFailed as soon as they refuse the credentials, else the KafkaException of the
+    last attempt when they do not answer in time."""
+    deadline = time.monotonic() + timeout
+    while True:
+        left = deadline - time.monotonic()
+        try:
+            wait = max(0.01, min(left, REFUSAL_POLL_SECONDS))
+            return client.list_topics(timeout=wait) if topic is None else client.list_topics(topic, timeout=wait)
+        except KafkaException:
+            client.poll(0)  # serve error_cb: librdkafka queues the refusal there
+            refusal = errors.refusal()
+            if refusal is not None:
+                raise refusal from None
+            if time.monotonic() >= deadline:
+                raise
+
+
+def what_to_check(config: Mapping[str, Any]) -> str:
+    """The advice for brokers that do not answer: the local stack, or, for a secured client, the
+    listener (one that speaks another protocol, or refuses the client's certificate, just hangs up)."""
+    protocol = str(config.get("security.protocol", "PLAINTEXT")).upper()
+    if protocol == "PLAINTEXT":
+        return "Start the local stack with `lineage stack up`, or set LINEAGE_KAFKA_BOOTSTRAP to your brokers."
+    certificate = " and accepts this client's certificate" if "SSL" in protocol else ""
+    return (
+        f"Check LINEAGE_KAFKA_BOOTSTRAP, and that this listener speaks {protocol} (LINEAGE_KAFKA_SECURITY_PROTOCOL)"
+        f"{certificate}."
+    )
+
+
+def _reason(error: KafkaError) -> str:
+    """librdkafka's text without the broker prefix ("ssl://host:port/bootstrap: ")."""
+    return error.str().split(": ", 1)[-1]
+
+
 def ensure_topics(
     bootstrap: str,
     topics: Iterable[str],
@@ -59,20 +156,21 @@ def ensure_topics(
     replication: int = -1,
     timeout: float = 30.0,
     compacted: Iterable[str] = (),
+    kafka_config: Mapping[str, Any] | None = None,
 ) -> dict[str, int]:
     """Create those of ``topics`` that are missing (``compacted`` ones with cleanup.policy=compact;
     ``replication`` -1 takes the brokers' default.replication.factor), wait until the brokers show
-    them ready, and return every topic's partition count."""
-    admin = AdminClient({"bootstrap.servers": bootstrap, **QUIET_CLIENT})
+    them ready, and return every topic's partition count. ``kafka_config``: the clients' security
+    settings (``Settings.kafka_security_config``). Raises KafkaAuthenticationFailed when Kafka
+    refuses the credentials, KafkaUnavailable when it does not answer within REACH_SECONDS."""
+    config, errors = quiet_client_config({"bootstrap.servers": bootstrap, **(kafka_config or {})})
+    admin = AdminClient(config)
     names = list(dict.fromkeys(topics))
     compact = set(compacted)
     try:
-        existing: Mapping[str, Any] = admin.list_topics(timeout=min(timeout, REACH_SECONDS)).topics
+        existing: Mapping[str, Any] = first_answer(admin, errors, min(timeout, REACH_SECONDS)).topics
     except KafkaException as exc:
-        raise KafkaUnavailable(
-            f"cannot reach Kafka at {bootstrap} ({exc.args[0]}). Start the local stack with "
-            "`lineage stack up`, or set LINEAGE_KAFKA_BOOTSTRAP to your brokers."
-        ) from exc
+        raise KafkaUnavailable(f"cannot reach Kafka at {bootstrap} ({exc.args[0]}). {what_to_check(config)}") from exc
     wanted = [t for t in names if t not in existing]
     if wanted:
         _create(admin, bootstrap, wanted, partitions, replication, timeout, compact)
@@ -88,6 +186,7 @@ def ensure_settings_topics(settings: Settings, topics: Iterable[str], compacted:
         settings.topic_partitions,
         replication=settings.topic_replication,
         compacted=compacted,
+        kafka_config=settings.kafka_security_config,
     )
 
 

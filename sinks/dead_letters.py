@@ -11,6 +11,9 @@ written, dead-lettered, or read again.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from confluent_kafka import Producer
 
 from producers.publisher import PRODUCER_CONFIG
@@ -21,8 +24,11 @@ class DeadLetterFailed(RuntimeError):
 
 
 class DeadLetterWriter:
-    def __init__(self, bootstrap: str, topic: str, timeout: float = 30.0) -> None:
-        self._producer = Producer({**PRODUCER_CONFIG, "bootstrap.servers": bootstrap})
+    def __init__(
+        self, bootstrap: str, topic: str, timeout: float = 30.0, kafka_config: Mapping[str, Any] | None = None
+    ) -> None:
+        """``kafka_config``: the security settings (``Settings.kafka_security_config``)."""
+        self._producer = Producer({**PRODUCER_CONFIG, **(kafka_config or {}), "bootstrap.servers": bootstrap})
         self._topic = topic
         self._timeout = timeout
 

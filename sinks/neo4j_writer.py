@@ -11,7 +11,7 @@ import logging
 from collections.abc import Sequence
 
 import neo4j
-from neo4j.exceptions import ClientError, DriverError, Neo4jError
+from neo4j.exceptions import AuthError, ClientError, DriverError, Neo4jError
 
 from lineage.mutations import AnyMutation, MutationDict
 from sinks.batches import Statement, plan
@@ -24,20 +24,33 @@ class Neo4jUnavailable(RuntimeError):
     """Neo4j could not be reached or refused the credentials; the message says what to do."""
 
 
+def unavailable(exc: DriverError | Neo4jError, uri: str, user: str | None = None) -> Neo4jUnavailable:
+    """The one-line error for a failed ``verify_connectivity``: refused credentials apart from an
+    unreachable server, since only the first is fixed by LINEAGE_NEO4J_USER / LINEAGE_NEO4J_PASSWORD."""
+    reason = " ".join(str(exc).split())  # the driver's messages span lines
+    if isinstance(exc, AuthError):
+        who = f"user {user}" if user else "the driver"
+        return Neo4jUnavailable(
+            f"Neo4j at {uri} refused the credentials for {who} ({' '.join((exc.message or reason).split())}): "
+            "check LINEAGE_NEO4J_USER / LINEAGE_NEO4J_PASSWORD"
+        )
+    return Neo4jUnavailable(
+        f"cannot reach Neo4j at {uri} ({reason}). Start the local stack with `lineage stack up`, "
+        "or set LINEAGE_NEO4J_URI (and LINEAGE_NEO4J_USER / LINEAGE_NEO4J_PASSWORD)."
+    )
+
+
 class Neo4jGraphWriter:
     def __init__(self, driver: neo4j.Driver, database: str = "neo4j") -> None:
         self._driver = driver
         self._database = database
 
-    def verify(self, uri: str) -> None:
-        """Fail fast, with a clear message, when Neo4j is not reachable."""
+    def verify(self, uri: str, user: str | None = None) -> None:
+        """Fail fast, with a clear message, when Neo4j is not reachable or refuses ``user``."""
         try:
             self._driver.verify_connectivity()
         except (DriverError, Neo4jError) as exc:
-            raise Neo4jUnavailable(
-                f"cannot reach Neo4j at {uri} ({exc}). Start the local stack with `lineage stack up`, "
-                "or set LINEAGE_NEO4J_URI (and LINEAGE_NEO4J_USER / LINEAGE_NEO4J_PASSWORD)."
-            ) from exc
+            raise unavailable(exc, uri, user) from exc
 
     def ensure_schema(self) -> None:
         """Create the constraints and indexes of the graph model (idempotent)."""

@@ -54,7 +54,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import faust
@@ -78,9 +78,10 @@ class DroppedRecords(RuntimeError):
     """Records on a topic were skipped by the consumer: committing across them would lose them."""
 
 
-def install(bootstrap: str, on_dropped: Callable[[BaseException], None]) -> None:
-    """Patch Faust (once per process). ``on_dropped`` is called (and must not return) when a gap
-    turns out to hide records that are on the topic."""
+def install(kafka: Mapping[str, Any], on_dropped: Callable[[BaseException], None]) -> None:
+    """Patch Faust (once per process). ``kafka``: the confluent-kafka configuration of the checks'
+    own consumers (``Settings.kafka_client_config()``). ``on_dropped`` is called (and must not
+    return) when a gap turns out to hide records that are on the topic."""
     global _installed
     if faust.__version__ != FAUST_VERSION:
         raise RuntimeError(
@@ -91,8 +92,8 @@ def install(bootstrap: str, on_dropped: Callable[[BaseException], None]) -> None
         return
     _installed = True
     Recovery.on_recovery_completed = _seek_before_resuming(Recovery.on_recovery_completed)  # type: ignore[method-assign]
-    Consumer._add_gap = _checked_gaps(bootstrap, on_dropped)  # type: ignore[method-assign]
-    Consumer._new_offset = _contiguous_commits(bootstrap, on_dropped)  # type: ignore[method-assign]
+    Consumer._add_gap = _checked_gaps(kafka, on_dropped)  # type: ignore[method-assign]
+    Consumer._new_offset = _contiguous_commits(kafka, on_dropped)  # type: ignore[method-assign]
 
 
 def _seek_before_resuming(original: Any) -> Any:
@@ -125,7 +126,7 @@ def _seek_before_resuming(original: Any) -> Any:
     return on_recovery_completed
 
 
-def _checked_gaps(bootstrap: str, on_dropped: Callable[[BaseException], None]) -> Any:
+def _checked_gaps(kafka: Mapping[str, Any], on_dropped: Callable[[BaseException], None]) -> Any:
     """``Consumer._add_gap``, checked, registering only what was checked (Faust's own also counts
     the record just fetched as part of the gap, before it is processed, and starts the gap one
     past the committed offset)."""
@@ -134,7 +135,7 @@ def _checked_gaps(bootstrap: str, on_dropped: Callable[[BaseException], None]) -
         # Faust calls this with offset_from = last read + 1 and offset_to = the record just fetched.
         try:
             found = await asyncio.get_running_loop().run_in_executor(
-                None, _records_between, bootstrap, tp.topic, tp.partition, offset_from, offset_to
+                None, _records_between, kafka, tp.topic, tp.partition, offset_from, offset_to
             )
         except DroppedRecords as exc:
             on_dropped(exc)
@@ -164,7 +165,7 @@ def _checked_gaps(bootstrap: str, on_dropped: Callable[[BaseException], None]) -
     return _add_gap
 
 
-def _contiguous_commits(bootstrap: str, on_dropped: Callable[[BaseException], None]) -> Any:
+def _contiguous_commits(kafka: Mapping[str, Any], on_dropped: Callable[[BaseException], None]) -> Any:
     """``Consumer._new_offset``: the offset to commit for a partition, or None (module docs)."""
     checking: set[tuple[int, Any]] = set()  # (consumer, partition) whose hole is being looked at
     holes: dict[tuple[int, Any], tuple[int, float]] = {}  # (consumer, partition) -> (hole start, first seen)
@@ -224,12 +225,12 @@ def _contiguous_commits(bootstrap: str, on_dropped: Callable[[BaseException], No
             try:
                 # The group's own word on where it stands: this worker's bookkeeping can miss a
                 # commit another worker made before the partition came here.
-                committed = await loop.run_in_executor(None, _group_committed, bootstrap, group, tp.topic, tp.partition)
+                committed = await loop.run_in_executor(None, _group_committed, kafka, group, tp.topic, tp.partition)
                 stands = max(start, committed or 0)
                 found = []
                 if stands < end:
                     found = await loop.run_in_executor(
-                        None, _records_between, bootstrap, tp.topic, tp.partition, stands, end
+                        None, _records_between, kafka, tp.topic, tp.partition, stands, end
                     )
             except (DroppedRecords, KafkaException) as exc:
                 # Nothing known: the hole stays uncommitted and is looked at again after the grace
@@ -289,10 +290,12 @@ def _done(tasks: set[asyncio.Task[None]]) -> Callable[[asyncio.Task[None]], None
     return forget
 
 
-def _group_committed(bootstrap: str, group: str, topic: str, partition: int, timeout: float = 10.0) -> int | None:
+def _group_committed(
+    kafka: Mapping[str, Any], group: str, topic: str, partition: int, timeout: float = 10.0
+) -> int | None:
     """The offset ``group`` committed for ``topic[partition]`` (None: none), asked of the broker by a
     consumer that does not join the group. Raises KafkaException when the broker does not say."""
-    consumer = KafkaConsumer({"bootstrap.servers": bootstrap, "group.id": group, "enable.auto.commit": False})
+    consumer = KafkaConsumer({**kafka, "group.id": group, "enable.auto.commit": False})
     try:
         (found,) = consumer.committed([TopicPartition(topic, partition)], timeout=timeout)
     finally:
@@ -303,14 +306,14 @@ def _group_committed(bootstrap: str, group: str, topic: str, partition: int, tim
 
 
 def _records_between(
-    bootstrap: str, topic: str, partition: int, start: int, end: int, timeout: float = 10.0
+    kafka: Mapping[str, Any], topic: str, partition: int, start: int, end: int, timeout: float = 10.0
 ) -> list[int]:
     """Offsets of the records of ``topic[partition]`` in [start, end), read with a consumer of its
     own (transaction markers and compacted records are not returned). Raises DroppedRecords when
     it cannot read as far as ``end`` (the record after the gap): nothing then says the gap is real."""
     consumer = KafkaConsumer(
         {
-            "bootstrap.servers": bootstrap,
+            **kafka,
             "group.id": "lineage-gap-check",
             "enable.auto.commit": False,
             # A start that retention deleted begins at the first record kept: then the gap is real.

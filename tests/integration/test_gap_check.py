@@ -20,7 +20,7 @@ def test_records_in_a_range_are_found_and_a_range_past_the_end_cannot_be_checked
     for i in range(10):
         producer.produce(topic, value=str(i).encode(), partition=0)
     assert producer.flush(30) == 0
-    assert _records_between(settings.kafka_bootstrap, topic, 0, 3, 7) == [3, 4, 5, 6]
-    assert _records_between(settings.kafka_bootstrap, topic, 0, 9, 9) == []
+    assert _records_between(settings.kafka_client_config(), topic, 0, 3, 7) == [3, 4, 5, 6]
+    assert _records_between(settings.kafka_client_config(), topic, 0, 9, 9) == []
     with pytest.raises(DroppedRecords, match=r"could not read offsets 8\.\.20"):
-        _records_between(settings.kafka_bootstrap, topic, 0, 8, 20, timeout=2)
+        _records_between(settings.kafka_client_config(), topic, 0, 8, 20, timeout=2)

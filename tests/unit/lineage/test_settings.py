@@ -148,3 +148,134 @@ def test_processor_store_defaults_to_rocksdb_and_refuses_unknown_stores() -> Non
     assert Settings.from_env({"LINEAGE_PROCESSOR_STORE": "memory://"}).processor_store == "memory://"
     with pytest.raises(SettingsError, match="LINEAGE_PROCESSOR_STORE: 'redis://' is not a processor store"):
         Settings.from_env({"LINEAGE_PROCESSOR_STORE": "redis://"})
+
+
+SCRAM_ENV = {
+    "LINEAGE_KAFKA_SECURITY_PROTOCOL": "sasl_ssl",
+    "LINEAGE_KAFKA_SASL_MECHANISM": "scram-sha-512",
+    "LINEAGE_KAFKA_SASL_USERNAME": "lineage",
+    "LINEAGE_KAFKA_SASL_PASSWORD": "kafka-very-secret",
+}
+
+
+def test_plaintext_kafka_adds_nothing_to_the_clients() -> None:
+    s = Settings()
+    assert s.kafka_security_protocol == "PLAINTEXT"
+    assert s.kafka_security_config == {}
+    assert s.kafka_client_config() == {"bootstrap.servers": "127.0.0.1:9092"}
+    assert s.faust_broker_credentials is None
+
+
+def test_sasl_ssl_gives_librdkafka_and_faust_the_same_security(tmp_path: Path) -> None:
+    import ssl
+
+    import faust
+    from faust.transport.drivers.aiokafka import credentials_to_aiokafka_auth
+
+    s = Settings.from_env(SCRAM_ENV)
+    assert s.kafka_client_config() == {
+        "bootstrap.servers": "127.0.0.1:9092",
+        "security.protocol": "SASL_SSL",
+        "sasl.mechanism": "SCRAM-SHA-512",
+        "sasl.username": "lineage",
+        "sasl.password": "kafka-very-secret",
+    }
+    credentials = s.faust_broker_credentials
+    assert isinstance(credentials, faust.SASLCredentials)
+    auth = credentials_to_aiokafka_auth(credentials)
+    assert auth["security_protocol"] == "SASL_SSL"
+    assert auth["sasl_mechanism"] == "SCRAM-SHA-512"
+    assert (auth["sasl_plain_username"], auth["sasl_plain_password"]) == ("lineage", "kafka-very-secret")
+    assert isinstance(auth["ssl_context"], ssl.SSLContext)
+    assert auth["ssl_context"].verify_mode == ssl.CERT_REQUIRED
+
+
+def test_sasl_plaintext_has_no_ssl_context() -> None:
+    from faust.transport.drivers.aiokafka import credentials_to_aiokafka_auth
+
+    s = Settings.from_env(SCRAM_ENV | {"LINEAGE_KAFKA_SECURITY_PROTOCOL": "SASL_PLAINTEXT"})
+    assert s.kafka_security_config["security.protocol"] == "SASL_PLAINTEXT"
+    auth = credentials_to_aiokafka_auth(s.faust_broker_credentials)
+    assert (auth["security_protocol"], auth["ssl_context"]) == ("SASL_PLAINTEXT", None)
+
+
+def test_mutual_tls_passes_the_ca_and_the_client_certificate(tmp_path: Path) -> None:
+    from faust.transport.drivers.aiokafka import credentials_to_aiokafka_auth
+
+    files = {name: tmp_path / f"{name}.pem" for name in ("ca", "cert", "key")}
+    for path in files.values():
+        path.write_text("not parsed here")
+    s = Settings.from_env(
+        {
+            "LINEAGE_KAFKA_SECURITY_PROTOCOL": "SSL",
+            "LINEAGE_KAFKA_SSL_CA_LOCATION": str(files["ca"]),
+            "LINEAGE_KAFKA_SSL_CERTIFICATE_LOCATION": str(files["cert"]),
+            "LINEAGE_KAFKA_SSL_KEY_LOCATION": str(files["key"]),
+            "LINEAGE_KAFKA_SSL_KEY_PASSWORD": "key-secret",
+        }
+    )
+    assert s.kafka_security_config == {
+        "security.protocol": "SSL",
+        "ssl.ca.location": str(files["ca"]),
+        "ssl.certificate.location": str(files["cert"]),
+        "ssl.key.location": str(files["key"]),
+        "ssl.key.password": "key-secret",
+    }
+    assert s.describe()["kafka_ssl_key_password"] == "***"
+    plain_tls = Settings(kafka_security_protocol="SSL")
+    auth = credentials_to_aiokafka_auth(plain_tls.faust_broker_credentials)
+    assert auth["security_protocol"] == "SSL"  # the system's trust store; no client certificate
+
+
+def test_describe_masks_the_kafka_password() -> None:
+    s = Settings.from_env(SCRAM_ENV)
+    described = s.describe()
+    assert described["kafka_sasl_password"] == "***"
+    assert described["kafka_sasl_username"] == "lineage"
+    assert "kafka-very-secret" not in json.dumps(described)
+    assert "kafka-very-secret" not in repr(s)
+    assert "kafka-very-secret" not in repr(s.faust_broker_credentials)
+
+
+@pytest.mark.parametrize(
+    ("env", "says"),
+    [
+        ({"LINEAGE_KAFKA_SECURITY_PROTOCOL": "TLS"}, "LINEAGE_KAFKA_SECURITY_PROTOCOL: 'TLS' is not supported"),
+        ({"LINEAGE_KAFKA_SASL_MECHANISM": "GSSAPI"}, "LINEAGE_KAFKA_SASL_MECHANISM: 'GSSAPI' is not supported"),
+        (
+            {"LINEAGE_KAFKA_SECURITY_PROTOCOL": "SASL_SSL", "LINEAGE_KAFKA_SASL_PASSWORD": "p"},
+            "PROTOCOL=SASL_SSL needs LINEAGE_KAFKA_SASL_USERNAME and LINEAGE_KAFKA_SASL_PASSWORD",
+        ),
+        (
+            {"LINEAGE_KAFKA_SASL_USERNAME": "u", "LINEAGE_KAFKA_SASL_PASSWORD": "p"},
+            "LINEAGE_KAFKA_SECURITY_PROTOCOL is PLAINTEXT: use SASL_SSL",
+        ),
+        (
+            {"LINEAGE_KAFKA_SECURITY_PROTOCOL": "SASL_PLAINTEXT", "LINEAGE_KAFKA_SSL_CA_LOCATION": "/ca.pem"}
+            | {"LINEAGE_KAFKA_SASL_USERNAME": "u", "LINEAGE_KAFKA_SASL_PASSWORD": "p"},
+            "LINEAGE_KAFKA_SSL_CA_LOCATION set but LINEAGE_KAFKA_SECURITY_PROTOCOL is SASL_PLAINTEXT",
+        ),
+        (
+            {"LINEAGE_KAFKA_SECURITY_PROTOCOL": "SSL", "LINEAGE_KAFKA_SSL_CERTIFICATE_LOCATION": "/c.pem"},
+            "mutual TLS needs both",
+        ),
+        (
+            {"LINEAGE_KAFKA_SECURITY_PROTOCOL": "SSL", "LINEAGE_KAFKA_SSL_CA_LOCATION": "/no/such/ca.pem"},
+            "no such file: LINEAGE_KAFKA_SSL_CA_LOCATION=/no/such/ca.pem",
+        ),
+    ],
+)
+def test_kafka_security_mistakes_are_named(env: dict[str, str], says: str) -> None:
+    with pytest.raises(SettingsError) as info:
+        Settings.from_env(env)
+    assert says in str(info.value)
+    assert "LINEAGE_: " not in str(info.value)
+
+
+def test_every_variable_the_production_guide_names_is_a_setting() -> None:
+    import re
+
+    guide = (Path(__file__).parents[3] / "docs" / "production.md").read_text()
+    named = set(re.findall(r"\bLINEAGE_[A-Z0-9_]+\b(?!\*)", guide))  # not the LINEAGE_KAFKA_SSL_* family
+    assert "LINEAGE_KAFKA_SASL_PASSWORD" in named
+    assert sorted(n for n in named if n.removeprefix("LINEAGE_").lower() not in Settings.model_fields) == []

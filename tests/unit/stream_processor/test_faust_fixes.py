@@ -76,7 +76,7 @@ def test_unpatched_faust_resumes_stream_partitions_before_their_seek() -> None:
 
 
 def test_patched_stream_partitions_are_resumed_after_the_seek_and_the_emptying_of_the_queues() -> None:
-    faust_fixes.install("127.0.0.1:9", lambda exc: pytest.fail(str(exc)))
+    faust_fixes.install({"bootstrap.servers": "127.0.0.1:9"}, lambda exc: pytest.fail(str(exc)))
     calls = run(Recovery.on_recovery_completed)
     assert calls == [
         "seek starts",
@@ -281,5 +281,5 @@ def test_the_checks_read_what_faust_reads_open_transactions_included(monkeypatch
 
     monkeypatch.setattr(faust_fixes, "KafkaConsumer", Recording)
     with pytest.raises(faust_fixes.DroppedRecords):
-        faust_fixes._records_between("127.0.0.1:9", "t", 0, 0, 1, timeout=0.01)
+        faust_fixes._records_between({"bootstrap.servers": "127.0.0.1:9"}, "t", 0, 0, 1, timeout=0.01)
     assert configs[0]["isolation.level"] == "read_uncommitted" and configs[0]["enable.auto.commit"] is False
