@@ -1,12 +1,18 @@
-"""Neo4j Community 5.26 as a plain JVM process, Bolt on 127.0.0.1, HTTP off.
+"""Neo4j Community 5.26 as a plain JVM process, Bolt and HTTP on 127.0.0.1.
 
 Started the way the distribution's bin script would start it: the ``CommunityEntryPoint`` class
 with ``--home-dir``, ``--config-dir`` and ``--console-mode``, plus the JVM flags the script adds.
 Authentication is off: the server listens on loopback only and is meant for one developer.
+
+Neo4j Browser is not in the server's Maven artifacts; the distribution adds it as one more jar,
+``org.neo4j.client:neo4j-browser``, whose ``browser/`` files the HTTP connector serves at
+``/browser/`` when the jar is on the classpath. The stack fetches it separately (``BROWSER_POM``)
+and starts Neo4j without it when it cannot be had.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from lineage_stack.processes import port_in_use
@@ -18,6 +24,10 @@ NEO4J_VERSION = "5.26.30"
 VERSION = NEO4J_VERSION
 POM = "neo4j.pom.xml"
 ENTRY_POINT = "org.neo4j.server.CommunityEntryPoint"
+# The newest Neo4j Browser on Maven Central (later ones ship only inside the distribution).
+BROWSER_VERSION = "5.24.0"
+BROWSER_POM = "neo4j-browser.pom.xml"
+DEFAULT_HTTP_PORT = 7474
 
 
 def pom_versions() -> dict[str, str]:
@@ -29,17 +39,27 @@ def marker(home: Path) -> str:
     return f"--home-dir={home}"
 
 
+def browser_versions() -> dict[str, str]:
+    return {"BROWSER_VERSION": BROWSER_VERSION}
+
+
 def ports(port: int, extra: dict[str, int]) -> dict[str, int]:
-    return {"Neo4j Bolt": port}
+    found = {"Neo4j Bolt": port}
+    if extra.get("http"):
+        found["Neo4j HTTP"] = extra["http"]
+    return found
 
 
-def prepare(java: str, lib: Path, home: Path, port: int, extra: dict[str, int]) -> list[str]:
-    """Write the config and return the server's command line."""
-    write_config(home, port)
-    return server_command(java, lib, home)
+def prepare(
+    java: str, lib: Path, home: Path, port: int, extra: dict[str, int], extra_libs: Sequence[Path] = ()
+) -> list[str]:
+    """Write the config and return the server's command line (``extra_libs``: the Browser's)."""
+    write_config(home, port, extra.get("http"))
+    return server_command(java, lib, home, extra_libs)
 
 
-def write_config(home: Path, bolt_port: int) -> Path:
+def write_config(home: Path, bolt_port: int, http_port: int | None = None) -> Path:
+    """``neo4j.conf``: Bolt on ``bolt_port``; the HTTP connector on ``http_port``, off if None."""
     conf_dir = home / "conf"
     conf_dir.mkdir(parents=True, exist_ok=True)
     for sub in ("data", "logs", "run", "plugins", "import"):
@@ -57,7 +77,7 @@ def write_config(home: Path, bolt_port: int) -> Path:
                 "server.bolt.enabled=true",
                 f"server.bolt.listen_address=127.0.0.1:{bolt_port}",
                 f"server.bolt.advertised_address=127.0.0.1:{bolt_port}",
-                "server.http.enabled=false",
+                *_http_lines(http_port),
                 "server.https.enabled=false",
                 "dbms.security.auth_enabled=false",
                 "dbms.usage_report.enabled=false",
@@ -70,7 +90,19 @@ def write_config(home: Path, bolt_port: int) -> Path:
     return conf_dir
 
 
-def server_command(java: str, lib: Path, home: Path) -> list[str]:
+def _http_lines(http_port: int | None) -> list[str]:
+    if not http_port:
+        return ["server.http.enabled=false"]
+    return [
+        "server.http.enabled=true",
+        f"server.http.listen_address=127.0.0.1:{http_port}",
+        f"server.http.advertised_address=127.0.0.1:{http_port}",
+        "client.allow_telemetry=false",  # Neo4j Browser sends no usage data out
+    ]
+
+
+def server_command(java: str, lib: Path, home: Path, extra_libs: Sequence[Path] = ()) -> list[str]:
+    classpath = ":".join(f"{folder}/*" for folder in (lib, *extra_libs))
     return [
         java,
         "-Xms512m",
@@ -86,7 +118,7 @@ def server_command(java: str, lib: Path, home: Path) -> list[str]:
         "--add-opens=java.base/sun.nio.ch=ALL-UNNAMED",
         "--enable-native-access=ALL-UNNAMED",
         "-cp",
-        f"{lib}/*",
+        classpath,
         ENTRY_POINT,
         f"--home-dir={home}",
         f"--config-dir={home / 'conf'}",
@@ -94,11 +126,12 @@ def server_command(java: str, lib: Path, home: Path) -> list[str]:
     ]
 
 
-def probe(port: int) -> bool:
-    """One readiness check: the Python driver verifies connectivity."""
+def probe(port: int, http_port: int | None = None) -> bool:
+    """One readiness check: the Python driver verifies connectivity (and the HTTP connector,
+    which starts a moment after Bolt, listens)."""
     import neo4j
 
-    if not port_in_use(port):
+    if not port_in_use(port) or (http_port and not port_in_use(http_port)):
         return False
     try:
         with neo4j.GraphDatabase.driver(f"bolt://127.0.0.1:{port}") as driver:

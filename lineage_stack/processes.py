@@ -84,7 +84,7 @@ def check_ports_free(ports: dict[str, int]) -> None:
         raise StackError(
             f"cannot start the stack: {listing} on 127.0.0.1 already in use by another program. "
             "Stop that program, or choose free ports with --kafka-port / --kafka-controller-port "
-            "/ --neo4j-port."
+            "/ --neo4j-port / --neo4j-http-port."
         )
 
 

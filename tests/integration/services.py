@@ -99,6 +99,8 @@ def _local_stack(data_dir: Path) -> Iterator[Services]:
         str(free_port()),
         "--neo4j-port",
         str(free_port()),
+        "--neo4j-http-port",
+        str(free_port()),
     ]
     cmd = lineage_command("stack", "up", "--data-dir", str(data_dir), *ports, "--json")
     try:

@@ -23,6 +23,7 @@ from urllib.parse import urlencode
 import httpx
 import neo4j
 import pytest
+from pydantic import SecretStr
 
 from bench.common import CHROMIUM_FLAGS
 from lineage.settings import Settings
@@ -300,3 +301,69 @@ def test_details_of_a_job_and_its_failed_run(explorer: str, page: Any, shots: Pa
     page.goto(lineage_url(explorer, "dataset", **CRM, depth=1))
     graph_ready(page)
     node(page, "dataset", CRM["name"]).get_by_test_id("schema-changed").wait_for()
+
+
+READ_KEY = "reader-3f9c2e"
+
+
+@pytest.fixture(scope="module")
+def keyed_explorer(explorer: str, services: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A second `lineage api` on the graph `explorer` built, with read keys on, and an ingest key
+    (to send events) that is not a read key."""
+    tmp = tmp_path_factory.mktemp("keyed-explorer")
+    settings = isolated_settings(services, "ui-keys", tmp / "home").model_copy(
+        update={
+            "api_port": _free_port(),
+            "read_api_keys": SecretStr(f"{READ_KEY},another-reader"),
+            "ingest_api_keys": SecretStr("sender-only"),
+        }
+    )
+    with running(settings, "api", log_dir=tmp / "logs") as procs:
+        address = f"http://{settings.api_host}:{settings.api_port}"
+        wait_for(lambda: _answers(address), 30, "the keyed API to answer", lambda: logs(tmp / "logs"), procs)
+        yield address
+    assert READ_KEY not in logs(tmp / "logs") and "sender-only" not in logs(tmp / "logs")  # keys are never logged
+
+
+def test_with_read_keys_the_explorer_asks_for_a_key_refuses_a_wrong_one_and_reads_with_the_right_one(
+    keyed_explorer: str, page: Any, shots: Path
+) -> None:
+    bare = httpx.get(f"{keyed_explorer}/api/v1/search", params={"q": "orders"}, timeout=10)
+    assert bare.status_code == 401 and bare.json()["reason"] == "missing-api-key"
+    page.goto(keyed_explorer)
+    prompt = page.get_by_test_id("api-key-prompt")
+    prompt.wait_for()
+    assert "API key" in prompt.inner_text()
+    page.screenshot(path=shots / "key-prompt.png")
+    page.get_by_test_id("api-key-input").fill("sender-only")  # a key to send events is no key to read
+    page.get_by_test_id("api-key-submit").click()
+    refused = page.get_by_test_id("api-key-error")
+    refused.wait_for()
+    assert "refused" in refused.inner_text()
+    assert page.evaluate("window.sessionStorage.getItem('lineage.readApiKey')") is None
+    page.screenshot(path=shots / "key-refused.png")
+    page.get_by_test_id("api-key-input").fill(READ_KEY)
+    page.get_by_test_id("api-key-submit").click()
+    prompt.wait_for(state="detached")
+    assert page.evaluate("window.sessionStorage.getItem('lineage.readApiKey')") == READ_KEY
+    page.get_by_test_id("search-input").fill("orders_da")
+    page.locator('[data-testid="search-result"][data-name="analytics.public.orders_daily"]').wait_for()
+    page.screenshot(path=shots / "key-search.png")
+    # The key stays for the tab: a deep link opens the lineage without asking again.
+    page.goto(lineage_url(keyed_explorer, "dataset", **DAILY, depth=1))
+    graph_ready(page)
+    assert page.get_by_test_id("api-key-prompt").count() == 0
+    # A key the server no longer takes (rotated away) is dropped, and the prompt says it was refused.
+    page.evaluate("window.sessionStorage.setItem('lineage.readApiKey', 'rotated-away')")
+    page.reload()
+    page.get_by_test_id("api-key-error").wait_for()
+    assert "refused" in page.get_by_test_id("api-key-error").inner_text()
+    assert page.evaluate("window.sessionStorage.getItem('lineage.readApiKey')") is None
+    page.get_by_test_id("api-key-input").fill(READ_KEY)
+    page.get_by_test_id("api-key-submit").click()
+    graph_ready(page)
+    # "Forget API key" drops it, and the prompt asks again (nothing refused this time).
+    page.get_by_test_id("api-key-forget").click()
+    page.get_by_test_id("api-key-prompt").wait_for()
+    assert page.get_by_test_id("api-key-error").count() == 0
+    assert page.evaluate("window.sessionStorage.getItem('lineage.readApiKey')") is None

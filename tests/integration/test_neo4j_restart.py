@@ -56,7 +56,7 @@ def own_stack(tmp_path: Path) -> Iterator[tuple[Path, dict[str, Any]]]:
     data_dir = tmp_path / "stack"
     ports = ["--kafka-port", str(free_port()), "--kafka-controller-port", str(free_port())]
     try:
-        yield data_dir, stack(data_dir, *ports, "--neo4j-port", str(free_port()))
+        yield data_dir, stack(data_dir, *ports, "--neo4j-port", str(free_port()), "--neo4j-http-port", str(free_port()))
     finally:
         subprocess.run(
             lineage_command("stack", "down", "--data-dir", str(data_dir)), capture_output=True, timeout=120, check=False

@@ -6,6 +6,7 @@ import json
 import subprocess
 from pathlib import Path
 
+import httpx
 import neo4j
 from confluent_kafka.admin import AdminClient, NewTopic
 
@@ -27,6 +28,8 @@ def test_up_status_down_twice(tmp_path: Path) -> None:
         str(free_port()),
         "--neo4j-port",
         str(free_port()),
+        "--neo4j-http-port",
+        str(free_port()),
     ]
     try:
         first = lineage("stack", "up", "--data-dir", str(data), *ports, "--json")
@@ -38,6 +41,9 @@ def test_up_status_down_twice(tmp_path: Path) -> None:
         status = lineage("stack", "status", "--data-dir", str(data), "--json")
         assert status.returncode == 0
         assert json.loads(status.stdout) == info
+        _assert_browser_served(info)
+        text = lineage("stack", "status", "--data-dir", str(data))
+        assert f"Neo4j Browser: {info['neo4j_browser_url']}" in text.stdout
 
         again = lineage("stack", "up", "--data-dir", str(data), "--json")
         assert again.returncode == 0 and "reusing" in again.stderr
@@ -60,6 +66,8 @@ def test_up_status_down_twice(tmp_path: Path) -> None:
         assert "fetching" not in second.stderr  # the jars came from the cache
         info2 = json.loads(second.stdout)
         assert info2["kafka_bootstrap"] == info["kafka_bootstrap"]
+        assert info2["neo4j_browser_url"] == info["neo4j_browser_url"]  # the HTTP port is kept too
+        _assert_browser_served(info2)
         admin = AdminClient({"bootstrap.servers": info2["kafka_bootstrap"]})
         assert "kept-across-restarts" in admin.list_topics(timeout=30).topics
         with neo4j.GraphDatabase.driver(info2["neo4j_uri"]) as driver:
@@ -69,3 +77,18 @@ def test_up_status_down_twice(tmp_path: Path) -> None:
         final = lineage("stack", "down", "--data-dir", str(data))
     assert final.returncode == 0
     assert json.loads(lineage("stack", "status", "--data-dir", str(data), "--json").stdout)["running"] is False
+
+
+def _assert_browser_served(info: dict[str, object]) -> None:
+    """Neo4j's HTTP connector answers with its discovery document, and serves Neo4j Browser."""
+    assert info["neo4j_browser"] == "served", info["neo4j_browser"]
+    http, browser = str(info["neo4j_http_url"]), str(info["neo4j_browser_url"])
+    assert http.startswith("http://127.0.0.1:")
+    bolt_port = str(info["neo4j_uri"]).rsplit(":", 1)[1]
+    assert browser.startswith(f"{http}/browser/?dbms=bolt://127.0.0.1:{bolt_port}")
+    discovery = httpx.get(f"{http}/", headers={"Accept": "application/json"}, timeout=10)
+    assert discovery.status_code == 200
+    assert discovery.json()["bolt_direct"] == info["neo4j_uri"]
+    assert discovery.json()["neo4j_edition"] == "community"
+    page = httpx.get(browser, timeout=10)
+    assert page.status_code == 200 and "<title>Neo4j Browser</title>" in page.text

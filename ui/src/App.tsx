@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useMemo } from "react";
+import { useCallback, useEffect, useMemo, useState } from "react";
 import type { LineageNode, NodeIdentity, SearchResult, Side } from "./api";
 import { api, nodeKey } from "./api";
 import { ColumnLineageSection } from "./analysis/ColumnLineageSection";
@@ -6,6 +6,9 @@ import { ImpactPanel } from "./analysis/ImpactPanel";
 import { NeighboursPanel } from "./analysis/NeighboursPanel";
 import { RootCausePanel } from "./analysis/RootCausePanel";
 import { useAnalysis } from "./analysis/useAnalysis";
+import { ApiKeyPrompt } from "./auth/ApiKeyPrompt";
+import type { KeyNeeded } from "./auth/apiKey";
+import { currentKey, onKeyNeeded, storeKey } from "./auth/apiKey";
 import { useShowInGraph } from "./analysis/useShowInGraph";
 import { ErrorMessage, Loading } from "./common/Feedback";
 import { LineageLogo } from "./common/Icons";
@@ -22,7 +25,53 @@ import { StartPage } from "./StartPage";
 import type { Navigate, ViewState } from "./url";
 import { NO_PANEL, sameIdentity, useViewState } from "./url";
 
+/** The explorer, behind the API key prompt when the API answers 401 (LINEAGE_READ_API_KEYS set). */
 export function App() {
+  const [need, setNeed] = useState<KeyNeeded | null>(null);
+  const [hasKey, setHasKey] = useState(() => currentKey() !== null);
+  const [epoch, setEpoch] = useState(0); // a new key remounts the explorer: every view asks again with it
+
+  useEffect(
+    () =>
+      onKeyNeeded((n) => {
+        if (n.refused) storeKey(null);
+        setHasKey(false);
+        setNeed(n);
+      }),
+    [],
+  );
+  useEffect(() => {
+    // Ask at once whether reading needs a key, so that the prompt comes before the first search.
+    const ctl = new AbortController();
+    api.access(ctl.signal).catch(() => undefined); // a 401 opens the prompt through onKeyNeeded
+    return () => ctl.abort();
+  }, [epoch]);
+
+  const accepted = useCallback(() => {
+    setNeed(null);
+    setHasKey(true);
+    setEpoch((e) => e + 1);
+  }, []);
+  const forget = useCallback(() => {
+    storeKey(null);
+    setHasKey(false);
+    setEpoch((e) => e + 1);
+  }, []);
+
+  const forgetButton = hasKey ? (
+    <button type="button" className="btn-link key-forget" data-testid="api-key-forget" onClick={forget}>
+      Forget API key
+    </button>
+  ) : null;
+  return (
+    <>
+      <Explorer key={epoch} accessory={forgetButton} />
+      {need && <ApiKeyPrompt refused={need.refused} onAccepted={accepted} />}
+    </>
+  );
+}
+
+function Explorer({ accessory }: { accessory: React.ReactNode }) {
   const [view, navigate] = useViewState();
 
   const openSearchResult = useCallback(
@@ -41,6 +90,7 @@ export function App() {
           <span>Lineage explorer</span>
         </a>
         <SearchBox onOpen={openSearchResult} autoFocus={!view.center && !view.run} />
+        {accessory}
       </header>
       {view.center ? (
         <Workspace view={view} navigate={navigate} />

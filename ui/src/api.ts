@@ -1,4 +1,6 @@
-// Typed client for the lineage explorer API (/api/v1). All calls use relative URLs.
+// Typed client for the lineage explorer API (/api/v1). All calls use relative URLs, and send the
+// read API key (auth/apiKey) when there is one; a 401 asks the page for a key (onKeyNeeded).
+import { currentKey, keyNeeded } from "./auth/apiKey";
 
 export type NodeKind = "dataset" | "job";
 export type RunState = "COMPLETED" | "RUNNING" | "FAILED" | "ABORTED" | "NEW";
@@ -166,6 +168,10 @@ export interface ColumnLineageResponse {
   downstream: ColumnRef[];
 }
 
+export interface AccessResponse {
+  readKeys: boolean;
+}
+
 /** An error answered by the API (400/404/503 JSON body) or a failure to reach it. */
 export class ApiError extends Error {
   readonly status: number;
@@ -192,11 +198,19 @@ function isErrorBody(x: unknown): x is { reason?: unknown; message?: unknown } {
   return typeof x === "object" && x !== null;
 }
 
-async function get<T>(path: string, params: Params, signal?: AbortSignal): Promise<T> {
+/** 401 reasons of the API (queries.access): no key sent, or a key that is not a read key. */
+export const KEY_MISSING = "missing-api-key";
+export const KEY_REFUSED = "invalid-api-key";
+
+/** GET an API route. `trialKey`: send this key instead of the stored one, and leave a 401 to the caller. */
+async function get<T>(path: string, params: Params, signal?: AbortSignal, trialKey?: string): Promise<T> {
   const url = `/api/v1/${path}?${query(params)}`;
+  const key = trialKey ?? currentKey();
+  const headers: Record<string, string> = { Accept: "application/json" };
+  if (key) headers.Authorization = `Bearer ${key}`;
   let res: Response;
   try {
-    res = await fetch(url, { signal, headers: { Accept: "application/json" } });
+    res = await fetch(url, { signal, headers });
   } catch (e) {
     if (e instanceof DOMException && e.name === "AbortError") throw e;
     throw new ApiError(0, "unreachable", "The lineage API could not be reached. Check that the server is running.");
@@ -215,6 +229,7 @@ async function get<T>(path: string, params: Params, signal?: AbortSignal): Promi
       if (typeof body.reason === "string") reason = body.reason;
       if (typeof body.message === "string") message = body.message;
     }
+    if (res.status === 401 && trialKey === undefined) keyNeeded({ refused: key !== null, message });
     throw new ApiError(res.status, reason, message);
   }
   if (body === null) throw new ApiError(res.status, "bad_response", "The server answered with something that is not JSON.");
@@ -235,6 +250,8 @@ export interface LineageQuery extends NodeIdentity {
 }
 
 export const api = {
+  /** Whether reading needs a key; answered 401 when it does and `key` (else the stored one) is not one. */
+  access: (signal?: AbortSignal, key?: string) => get<AccessResponse>("access", {}, signal, key),
   search: (q: string, limit: number, signal?: AbortSignal) =>
     get<SearchResponse>("search", { q, limit }, signal),
   lineage: (q: LineageQuery, signal?: AbortSignal) =>

@@ -3,6 +3,7 @@ import type { ApiError } from "../api";
 const TITLES: Record<number, string> = {
   0: "Cannot reach the lineage API",
   400: "The request was not accepted",
+  401: "An API key is needed",
   404: "Not found",
   503: "The lineage store is unavailable",
 };
