@@ -16,6 +16,8 @@ COPY lineage_stack ./lineage_stack
 COPY producers ./producers
 COPY stream_processor ./stream_processor
 COPY sinks ./sinks
+COPY queries ./queries
+COPY observability ./observability
 # Runtime dependencies only (no [dev] extra); the sources are removed once installed.
 RUN pip install . && cd / && rm -rf /src
 

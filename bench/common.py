@@ -61,6 +61,12 @@ class Pipeline:
             LINEAGE_HOME=str(home),
             LINEAGE_LOG_LEVEL="WARNING",
             **{f"LINEAGE_{k.upper()}": v for k, v in names.items()},
+            # Several components of a kind at once, beside whatever else runs here: no operations
+            # ports, unless the environment names one (to measure what metrics cost, say).
+            **{
+                f"LINEAGE_{c}_METRICS_PORT": os.environ.get(f"LINEAGE_{c}_METRICS_PORT", "0")
+                for c in ("INGEST", "PROCESSOR", "SINK", "API")
+            },
         )
         ensure_topics(settings.kafka_bootstrap, all_topics(settings), PARTITIONS)
         return cls(settings, home, env)

@@ -71,6 +71,7 @@ def main() -> None:
         os.environ,
         LINEAGE_KAFKA_BOOTSTRAP=settings.kafka_bootstrap,
         LINEAGE_INGEST_PORT=str(port),
+        LINEAGE_INGEST_METRICS_PORT="0",
         LINEAGE_EVENTS_TOPIC=f"bench-{uuid.uuid4().hex[:8]}.openlineage.events",
         LINEAGE_LOG_LEVEL="WARNING",
     )

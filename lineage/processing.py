@@ -47,6 +47,7 @@ Mutations = list[AnyMutation]
 class Routed:
     key: bytes
     leniencies: frozenset[str] = frozenset()  # how the event breaks the spec (lineage.events.LENIENCIES)
+    run_state: str | None = None  # a run event's eventType (OTHER when it has none); None for others
 
 
 @dataclass(frozen=True)
@@ -86,7 +87,9 @@ def route(raw: bytes, max_bytes: int | None = None) -> Routed | Rejected:
         decoded = decode(raw, max_bytes)
     except InvalidEvent as exc:
         return Rejected(exc.reason, exc.message)
-    return Routed(entity_key(decoded.event), decoded.leniencies)
+    event = decoded.event
+    state = (event.eventType or "OTHER") if isinstance(event, RunEvent) else None
+    return Routed(entity_key(event), decoded.leniencies, state)
 
 
 def apply(stored: StoredRun | None, raw: bytes, offset: int | None = None) -> Applied:

@@ -15,19 +15,23 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from lineage.settings import Settings, SettingsError
-from lineage_cli import query_commands
+from lineage_cli import query_commands, status
 from lineage_cli.environment import component_settings, env_settings
 from lineage_cli.instances import with_instances
-from lineage_cli.logs import configure_logging
 from lineage_stack import stack
 from lineage_stack.errors import StackError
+from observability.logs import configure_logging
+from observability.server import PortTaken
 from producers.topics import KafkaUnavailable
 from sinks.neo4j_writer import Neo4jUnavailable
+from stream_processor.state_check import StaleState
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -38,7 +42,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         return int(args.handler(args) or 0)
-    except (StackError, SettingsError, KafkaUnavailable, Neo4jUnavailable) as exc:
+    except (StackError, SettingsError, KafkaUnavailable, Neo4jUnavailable, StaleState, PortTaken) as exc:
         print(f"lineage: error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
@@ -58,6 +62,21 @@ def _parser() -> argparse.ArgumentParser:
     up_p.add_argument("--kafka-port", type=int, default=None, help="Kafka listener (default 9092)")
     up_p.add_argument("--kafka-controller-port", type=int, default=None, help="KRaft controller (default 9093)")
     up_p.add_argument("--neo4j-port", type=int, default=None, help="Neo4j Bolt (default 7687)")
+    up_p.add_argument(
+        "--neo4j-http-port", type=int, default=None, help="Neo4j HTTP, serving Neo4j Browser (default 7474)"
+    )
+    up_p.add_argument(
+        "--kafka-sasl-port",
+        type=int,
+        default=None,
+        help="add a SASL_PLAINTEXT listener (SCRAM-SHA-256/512) on this port (default 9094 with --kafka-sasl-user)",
+    )
+    up_p.add_argument("--kafka-sasl-user", default=None, help="create this SCRAM user for the SASL listener")
+    up_p.add_argument(
+        "--kafka-sasl-password",
+        default=None,
+        help="the SCRAM user's password (default: LINEAGE_KAFKA_SASL_PASSWORD)",
+    )
     up_p.add_argument("--json", action="store_true", help="print the addresses as JSON")
     up_p.set_defaults(handler=_stack_up)
     down_p = stack_sub.add_parser("down", help="stop the servers `stack up` started")
@@ -104,6 +123,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     dlq_p.set_defaults(handler=_dlq)
     query_commands.add_commands(sub)
+    status.add_command(sub)
     return parser
 
 
@@ -114,12 +134,24 @@ def _stack_dirs(p: argparse.ArgumentParser) -> None:
 
 def _stack_config(args: argparse.Namespace) -> stack.StackConfig:
     settings = env_settings()
+    user = getattr(args, "kafka_sasl_user", None)
+    password = getattr(args, "kafka_sasl_password", None)
+    if password and not user:
+        raise SettingsError("--kafka-sasl-password needs --kafka-sasl-user")
+    if user and not password:
+        password = settings.kafka_sasl_password.get_secret_value()
+        if not password:
+            raise SettingsError("--kafka-sasl-user needs --kafka-sasl-password (or LINEAGE_KAFKA_SASL_PASSWORD)")
     return stack.StackConfig(
         data_dir=args.data_dir or settings.stack_data_dir,
         cache_dir=args.cache_dir or settings.cache_dir,
         kafka_port=getattr(args, "kafka_port", None),
         kafka_controller_port=getattr(args, "kafka_controller_port", None),
         neo4j_port=getattr(args, "neo4j_port", None),
+        neo4j_http_port=getattr(args, "neo4j_http_port", None),
+        kafka_sasl_port=getattr(args, "kafka_sasl_port", None),
+        kafka_sasl_user=user,
+        kafka_sasl_password=password,
     )
 
 
@@ -135,7 +167,10 @@ def _stack_up(args: argparse.Namespace) -> int:
         print(json.dumps(info, indent=2))
     else:
         print(f"Kafka bootstrap: {info['kafka_bootstrap']}")
+        if info["kafka_sasl_bootstrap"]:
+            print(f"Kafka SASL_PLAINTEXT (SCRAM-SHA-256/512): {info['kafka_sasl_bootstrap']}")
         print(f"Neo4j Bolt URI:  {info['neo4j_uri']}")
+        print(f"Neo4j Browser:   {_browser_text(info)}")
         print(f"data folder:     {info['data_dir']}")
     return 0
 
@@ -153,8 +188,20 @@ def _stack_status(args: argparse.Namespace) -> int:
         for service, address in (("Kafka", "kafka_bootstrap"), ("Neo4j", "neo4j_uri")):
             running = info[f"{service.lower()}_running"]
             print(f"{service}: {'running' if running else 'stopped'}  {info[address] or ''}".rstrip())
+            if service == "Kafka" and info["kafka_sasl_bootstrap"]:
+                print(f"Kafka SASL_PLAINTEXT (SCRAM-SHA-256/512): {info['kafka_sasl_bootstrap']}")
+        print(f"Neo4j Browser: {_browser_text(info)}")
         print(f"data folder: {info['data_dir']}")
     return 0 if info["running"] else 1
+
+
+def _browser_text(info: dict[str, Any]) -> str:
+    """Where Neo4j Browser is and how to connect, or why it is not served."""
+    if not info.get("neo4j_running"):
+        return "not served: Neo4j is not running"
+    if info.get("neo4j_browser_url"):
+        return f'{info["neo4j_browser_url"]} (connects to {info["neo4j_uri"]} with "No authentication")'
+    return f"not served: {info.get('neo4j_browser')}"
 
 
 def _serve(run: Callable[[Settings], None]) -> int:
@@ -183,7 +230,7 @@ def _publish(args: argparse.Namespace) -> int:
         return 2
     settings = component_settings()
     ensure_settings_topics(settings, [settings.events_topic])
-    publisher = EventPublisher(settings.kafka_bootstrap, settings.events_topic)
+    publisher = EventPublisher(settings.kafka_bootstrap, settings.events_topic, settings.kafka_security_config)
     summary = replay(
         iter_events(args.paths),
         publisher,
@@ -200,7 +247,9 @@ def _dlq(args: argparse.Namespace) -> int:
 
     settings = component_settings()
     topic = settings.graph_dlq_topic if args.graph else settings.dlq_topic
-    letters = read_dead_letters(settings.kafka_bootstrap, topic, args.limit, timeout=30.0)
+    letters = read_dead_letters(
+        settings.kafka_bootstrap, topic, args.limit, timeout=30.0, kafka_config=settings.kafka_security_config
+    )
     print(json.dumps([d.as_dict() for d in letters], indent=2) if args.json else format_dead_letters(letters))
     return 0
 
@@ -229,9 +278,13 @@ def _run_all(_args: argparse.Namespace) -> int:
     for what, host, port in (
         ("LINEAGE_INGEST_PORT", settings.ingest_host, settings.ingest_port),
         ("LINEAGE_API_PORT", settings.api_host, settings.api_port),
+        ("LINEAGE_INGEST_METRICS_PORT", settings.metrics_host, settings.ingest_metrics_port),
+        ("LINEAGE_PROCESSOR_METRICS_PORT", settings.metrics_host, settings.processor_metrics_port),
+        ("LINEAGE_SINK_METRICS_PORT", settings.metrics_host, settings.sink_metrics_port),
+        ("LINEAGE_API_METRICS_PORT", settings.metrics_host, settings.api_metrics_port),
     ):
         # Before anything starts: a second `lineage run` would join the consumer groups first.
-        if _taken(host, port):
+        if port and _taken(host, port):
             print(
                 f"lineage run: {host}:{port} ({what}) is taken: is `lineage run` already running? Stop it "
                 f"(Ctrl-C where it runs), or set {what} to a free port.",
@@ -242,21 +295,58 @@ def _run_all(_args: argparse.Namespace) -> int:
     env.setdefault("LINEAGE_KAFKA_BOOTSTRAP", settings.kafka_bootstrap)
     env.setdefault("LINEAGE_NEO4J_URI", settings.neo4j_uri)
     print(
-        f"lineage run: Kafka {settings.kafka_bootstrap}, Neo4j {settings.neo4j_uri}; send OpenLineage "
-        f"events to http://{settings.ingest_host}:{settings.ingest_port}/api/v1/lineage or to topic "
-        f"{settings.events_topic}; explore the graph at http://{settings.api_host}:{settings.api_port}/ (API under "
-        "/api/v1), or with `lineage impact` and any Cypher client. Ctrl-C stops.",
+        f"lineage run: starting the ingest, a processor, a sink and the explorer on Kafka {settings.kafka_bootstrap} "
+        f"and Neo4j {settings.neo4j_uri}. Ctrl-C stops.",
         file=sys.stderr,
         flush=True,
     )
     names = ("ingest", "process", "sink", "api")
     children = {name: subprocess.Popen([sys.executable, "-m", "lineage_cli", name], env=env) for name in names}
+    threading.Thread(target=_say_when_ready, args=(settings, children), daemon=True).start()
     return supervise(children)
+
+
+READY_WITHIN_SECONDS = 180.0
+
+
+def _say_when_ready(settings: Settings, children: dict[str, subprocess.Popen[Any]]) -> None:
+    """Once every component answers its readiness check, one line saying where everything is; after
+    READY_WITHIN_SECONDS, which are not ready and why."""
+    from lineage_cli.status import probe_components
+
+    deadline = time.monotonic() + READY_WITHIN_SECONDS
+    states: dict[str, dict[str, str]] = {}
+    while time.monotonic() < deadline:
+        if any(child.poll() is not None for child in children.values()):
+            return  # supervise says which one stopped
+        states = probe_components(settings)
+        if all(c["status"] in ("ready", "off") for c in states.values()):
+            break
+        time.sleep(0.5)
+    else:
+        waiting = ", ".join(f"{name} ({c['status']})" for name, c in states.items() if c["status"] != "ready")
+        print(f"lineage run: not ready after {READY_WITHIN_SECONDS:.0f} s: {waiting}", file=sys.stderr, flush=True)
+        return
+    ports = [f"{name} {c['address']}" for name, c in states.items() if c["address"]]
+    info = stack.status(settings.stack_data_dir)
+    browser = info.get("neo4j_browser_url") if info.get("neo4j_running") else None
+    lines = [
+        "lineage run: ready.",
+        f"  send events   http://{settings.ingest_host}:{settings.ingest_port}/api/v1/lineage "
+        f"(or Kafka topic {settings.events_topic})",
+        f"  explorer      http://{settings.api_host}:{settings.api_port}/  (API under /api/v1)",
+        f"  metrics       {', '.join(ports) if ports else 'off'}  (/metrics, /healthz, /readyz)",
+        f"  Neo4j Browser {browser or 'not served: ' + str(info.get('neo4j_browser') or 'see `lineage stack status`')}",
+        "  `lineage status` shows the pipeline live.",
+    ]
+    print("\n".join(lines), file=sys.stderr, flush=True)
 
 
 def _taken(host: str, port: int) -> bool:
     """Whether something listens on host:port already (a bind there fails)."""
     with socket.socket() as probe:
+        # As the servers bind: a port left in TIME_WAIT by closed connections is free.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((host, port))
         except OSError:

@@ -40,6 +40,10 @@ from starlette.routing import Route
 from lineage.events import InvalidEvent, decode_event
 from lineage.message_key import message_key
 from lineage.settings import Settings
+from observability import metrics
+from observability.asgi import RequestMetrics
+from observability.health import Health
+from observability.server import serve_operations
 from producers.async_publisher import ACK_TIMEOUT, HEALTH_TIMEOUT, AsyncKafkaPublisher, PublishFailed
 from producers.topics import ensure_settings_topics
 
@@ -220,10 +224,26 @@ def _error(refused: _Refused) -> JSONResponse:
     return JSONResponse(body, status_code=refused.status, headers=headers)
 
 
-def ingest_server(settings: Settings, publisher: Publisher, *, ack_timeout: float = ACK_TIMEOUT) -> uvicorn.Server:
-    """A uvicorn server for the app on settings.ingest_host:ingest_port, logging through ours."""
+def ingest_server(
+    settings: Settings, publisher: Publisher, *, ack_timeout: float = ACK_TIMEOUT, health: Health | None = None
+) -> uvicorn.Server:
+    """A uvicorn server for the app on settings.ingest_host:ingest_port, logging through ours;
+    counting and timing each event POSTed (``lineage_ingest_*``)."""
+    health = health or Health(settings.health_stuck_seconds)
+
+    def observe(path: str, status: int, seconds: float) -> None:
+        if path != "/api/v1/lineage":
+            return
+        metrics.INGEST_REQUESTS.labels(str(status)).inc()
+        metrics.INGEST_SECONDS.observe(seconds)
+        if status == 201:
+            metrics.RECORDS_PRODUCED.labels(settings.events_topic).inc()
+            health.ready()
+        elif status == 503:
+            health.not_ready("kafka-unavailable", "Kafka did not take an event")
+
     config = uvicorn.Config(
-        create_app(settings, publisher, ack_timeout=ack_timeout),
+        RequestMetrics(create_app(settings, publisher, ack_timeout=ack_timeout), observe, health),
         host=settings.ingest_host,
         port=settings.ingest_port,
         lifespan="on",
@@ -237,9 +257,18 @@ def ingest_server(settings: Settings, publisher: Publisher, *, ack_timeout: floa
 
 def run_ingest(settings: Settings, *, ack_timeout: float = ACK_TIMEOUT) -> None:
     """Serve the endpoint until SIGTERM/SIGINT, then finish requests and flush the producer."""
+    health = Health(settings.health_stuck_seconds)
+    serve_operations(
+        "ingest", settings.metrics_host, settings.ingest_metrics_port, "LINEAGE_INGEST_METRICS_PORT", health
+    )
     ensure_settings_topics(settings, [settings.events_topic])
-    publisher = AsyncKafkaPublisher(settings.kafka_bootstrap, settings.events_topic, ack_timeout=ack_timeout)
-    server = ingest_server(settings, publisher, ack_timeout=ack_timeout)
+    publisher = AsyncKafkaPublisher(
+        settings.kafka_bootstrap,
+        settings.events_topic,
+        ack_timeout=ack_timeout,
+        extra_config=settings.kafka_security_config,
+    )
+    server = ingest_server(settings, publisher, ack_timeout=ack_timeout, health=health)
     logger.info(
         "OpenLineage HTTP ingest url=http://%s:%d/api/v1/lineage topic=%s auth=%s",
         settings.ingest_host,

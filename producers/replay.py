@@ -18,6 +18,9 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TextIO
 
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
+
 from lineage.events import InvalidEvent, decode
 from lineage.settings import Settings
 from producers.event_files import EXAMPLES, EventFiles, FileStats, Item, Problem
@@ -175,52 +178,58 @@ def replay(
 
 
 class ProgressLine:
-    """A one-line progress report on a stream (stderr), without dependencies.
-
-    On a terminal the line is rewritten in place at most every ``interval`` seconds; elsewhere
-    (a file, a pipe, CI logs) only the final line is written.
-    """
+    """Progress on a stream (stderr): on a terminal a live rich progress bar (counts, rate, time),
+    redrawn at most ``refresh`` times a second and replaced by the final line when done; elsewhere
+    (a file, a pipe, CI logs) only the final line."""
 
     def __init__(
         self,
         stream: TextIO | None = None,
         *,
-        interval: float = 0.2,
+        refresh: float = 5.0,
         live: bool | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.stream = stream if stream is not None else sys.stderr
         self.live = _is_tty(self.stream) if live is None else live
-        self.interval = interval
         self.clock = clock
-        self._started = self._last = clock()
-        self._width = 0
+        self._started = clock()
+        self._bar: Progress | None = None
+        self._task: TaskID | None = None
+        self._refresh = refresh
 
     def start(self) -> None:
-        self._started = self._last = self.clock()
-
-    def update(self, summary: Summary) -> None:
+        self._started = self.clock()
         if not self.live:
             return
-        now = self.clock()
-        if now - self._last < self.interval:
+        console = Console(file=self.stream, force_terminal=True)
+        self._bar = Progress(
+            SpinnerColumn(),
+            TextColumn("publishing"),
+            BarColumn(),
+            TextColumn("{task.fields[counts]}"),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+            refresh_per_second=self._refresh,
+        )
+        self._task = self._bar.add_task("publishing", total=None, counts="")
+        self._bar.start()
+
+    def update(self, summary: Summary) -> None:
+        if self._bar is None or self._task is None:
             return
-        self._last = now
-        self._write("\r" + self.line(summary, now - self._started, done=False))
+        self._bar.update(self._task, counts=self.counts(summary, self.clock() - self._started, done=False))
 
     def finish(self, summary: Summary) -> None:
-        text = self.line(summary, self.clock() - self._started, done=True)
-        self._write(("\r" if self.live else "") + text, end="\n")
-
-    def _write(self, text: str, end: str = "") -> None:
-        width = len(text.lstrip("\r"))
-        pad = " " * max(0, self._width - width) if self.live else ""
-        self._width = 0 if end else width
-        self.stream.write(text + pad + end)
+        if self._bar is not None:
+            self._bar.stop()
+            self._bar = None
+        self.stream.write(self.line(summary, self.clock() - self._started, done=True) + "\n")
         self.stream.flush()
 
     @staticmethod
-    def line(summary: Summary, seconds: float, done: bool) -> str:
+    def counts(summary: Summary, seconds: float, done: bool) -> str:
         rate = summary.processed / seconds if seconds > 0 else 0.0
         parts = [
             f"{summary.sent if done else summary.queued:,} {'sent' if done else 'queued'}",
@@ -229,7 +238,11 @@ class ProgressLine:
         if done:
             parts.append(f"{summary.failed:,} failed")
         parts += [f"{summary.files.read:,} {_plural(summary.files.read, 'file')}", f"{rate:,.0f} events/s"]
-        return ("publish: " if done else "publishing: ") + ", ".join(parts)
+        return ", ".join(parts)
+
+    @classmethod
+    def line(cls, summary: Summary, seconds: float, done: bool) -> str:
+        return ("publish: " if done else "publishing: ") + cls.counts(summary, seconds, done)
 
 
 def _is_tty(stream: TextIO) -> bool:
@@ -268,7 +281,7 @@ def format_summary(summary: Summary) -> str:
                 lines.append(f"  {' ' * len(label)}  ... and {group.count - len(group.examples):,} more")
     if summary.lenient_by_kind:
         counts = ", ".join(f"{kind} {n:,}" for kind, n in sorted(summary.lenient_by_kind.items()))
-        lines.append(f'sent leniently (off the spec, accepted; see the README\'s "Which events"): {counts}')
+        lines.append(f"sent leniently (off the spec, accepted; see docs/accepted-events.md): {counts}")
     if summary.failed:
         lines.append(f"failed {summary.failed:,} {_plural(summary.failed, 'event')}: Kafka did not acknowledge them:")
         lines += [f"  {failure}" for failure in summary.failures]

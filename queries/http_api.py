@@ -14,6 +14,7 @@
 | ``GET /api/v1/job`` | ``namespace``, ``name``; optional ``runs`` | a job's details and latest runs |
 | ``GET /api/v1/run`` | ``runId`` | a run's details |
 | ``GET /api/v1/column-lineage`` | a dataset, ``field``; optional ``depth`` | the columns it comes from and feeds |
+| ``GET /api/v1/access`` | | ``{"readKeys": bool}`` (with read keys on, only to a caller with one) |
 
 A node is ``kind`` (dataset or job), ``namespace`` and ``name`` (``queries.neighbourhood``, which
 also walks the lineage; details in ``queries.details``, search in ``queries.search``). Everything
@@ -22,6 +23,9 @@ outside ``/api`` is the lineage explorer (``queries.explorer_assets``), a client
 A dataset is named by ``namespace`` and ``name`` or by one string, ``dataset`` (such as
 ``postgresql://DB/shop.public.orders``); either is normalised as ingestion normalises identities,
 so any spelling the naming rules join finds the node. A run id of text finds the run it keyed.
+
+With read keys set (LINEAGE_READ_API_KEYS), every ``/api`` route but ``/api/v1/health`` answers 401
+without one of them as ``Authorization: Bearer <key>`` (``queries.access``).
 
 Errors: 400 for a missing or malformed parameter, 404 for an unknown dataset, column, run or
 job, 503 when Neo4j cannot be reached; the body is ``{"reason": ..., "message": ...}``, and a 404
@@ -32,7 +36,7 @@ run in Neo4j read transactions, in a worker thread, so a slow query does not blo
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
@@ -43,11 +47,17 @@ import uvicorn
 from neo4j.exceptions import DriverError, Neo4jError
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
 from lineage.settings import Settings
+from observability import metrics
+from observability.asgi import RequestMetrics
+from observability.health import Health
+from observability.server import serve_operations
+from queries.access import ReadKeys, RequireReadKey
 from queries.details import dataset_details, job_details, run_details
 from queries.explorer_assets import UI_DIR, explorer_routes
 from queries.lineage_queries import downstream, runs_of_job, upstream
@@ -55,6 +65,7 @@ from queries.lookup import NotFound
 from queries.neighbourhood import column_lineage, neighbourhood, neighbours
 from queries.root_cause import RECENT_WRITES, root_cause
 from queries.search import search
+from sinks.neo4j_writer import unavailable
 
 logger = logging.getLogger(__name__)
 
@@ -63,7 +74,10 @@ class BadRequest(ValueError):
     pass
 
 
-def create_api(driver: neo4j.Driver, ui_dir: Path = UI_DIR) -> Starlette:
+def create_api(driver: neo4j.Driver, ui_dir: Path = UI_DIR, read_keys: Iterable[str] = ()) -> Starlette:
+    """The API and the explorer; with ``read_keys``, the API's routes need one of them."""
+    keys = ReadKeys(read_keys)
+
     def endpoint(query: Callable[[dict[str, str]], Any]) -> Callable[[Request], Any]:
         async def handle(request: Request) -> JSONResponse:
             try:
@@ -140,6 +154,10 @@ def create_api(driver: neo4j.Driver, ui_dir: Path = UI_DIR) -> Starlette:
     def columns(q: dict[str, str]) -> Any:
         return column_lineage(driver, _required(q, "namespace"), _required(q, "name"), _required(q, "field"), _depth(q))
 
+    async def access(_request: Request) -> JSONResponse:
+        # Past the middleware: the caller may read. The explorer asks this first to know whether to prompt.
+        return JSONResponse({"readKeys": keys.enabled}, headers={"Cache-Control": "no-store"})
+
     routes: list[BaseRoute] = [
         Route("/api/v1/impact", endpoint(impact)),
         Route("/api/v1/upstream", endpoint(upstream_of)),
@@ -153,13 +171,14 @@ def create_api(driver: neo4j.Driver, ui_dir: Path = UI_DIR) -> Starlette:
         Route("/api/v1/job", endpoint(job)),
         Route("/api/v1/run", endpoint(run)),
         Route("/api/v1/column-lineage", endpoint(columns)),
+        Route("/api/v1/access", access),
         Route("/api/{rest:path}", _unknown_route),
     ]
-    return Starlette(routes=[*routes, *explorer_routes(ui_dir)])
+    return Starlette(routes=[*routes, *explorer_routes(ui_dir)], middleware=[Middleware(RequireReadKey, keys=keys)])
 
 
 async def _unknown_route(request: Request) -> JSONResponse:
-    return _error(404, "not-found", f"no API route {request.url.path}; the routes are listed in the README")
+    return _error(404, "not-found", f"no API route {request.url.path}; the routes are listed in docs/explorer.md")
 
 
 def _error(status: int, reason: str, message: str, more: dict[str, Any] | None = None) -> JSONResponse:
@@ -213,10 +232,36 @@ def _kind(q: dict[str, str]) -> str:
 
 def run_api(settings: Settings) -> None:
     with neo4j.GraphDatabase.driver(settings.neo4j_uri, **settings.neo4j_driver_options) as driver:
+        try:
+            driver.verify_connectivity()  # a wrong address or password: one line now, not 503s later
+        except (DriverError, Neo4jError) as exc:
+            raise unavailable(exc, settings.neo4j_uri, settings.neo4j_user if settings.neo4j_auth else None) from exc
         logger.info(
-            "lineage explorer on http://%s:%d/ (query API under /api/v1) neo4j=%s",
+            "lineage explorer on http://%s:%d/ (query API under /api/v1) neo4j=%s auth=%s",
             settings.api_host,
             settings.api_port,
             settings.neo4j_uri,
+            f"bearer ({len(settings.read_keys)} read keys)" if settings.read_keys else "none",
         )
-        uvicorn.run(create_api(driver), host=settings.api_host, port=settings.api_port, log_level="warning")
+        app = create_api(driver, read_keys=settings.read_keys)
+        uvicorn.run(with_metrics(app, settings), host=settings.api_host, port=settings.api_port, log_level="warning")
+
+
+def with_metrics(app: Starlette, settings: Settings) -> RequestMetrics:
+    """``app`` counting and timing each request (``lineage_api_*``), on the API's operations port."""
+    health = Health(settings.health_stuck_seconds)
+    serve_operations("api", settings.metrics_host, settings.api_metrics_port, "LINEAGE_API_METRICS_PORT", health)
+    known = {route.path for route in app.routes if isinstance(route, Route) and route.path.startswith("/api/v1/")}
+
+    def observe(path: str, status: int, seconds: float) -> None:
+        if not path.startswith("/api/"):
+            return  # the explorer's files
+        route = path if path in known else "other"
+        metrics.API_REQUESTS.labels(route, str(status)).inc()
+        metrics.API_SECONDS.labels(route).observe(seconds)
+        if status == 503:
+            health.not_ready("neo4j-unavailable", "Neo4j did not answer a query")
+        elif status < 500:
+            health.ready()
+
+    return RequestMetrics(app, observe, health)

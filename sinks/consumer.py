@@ -21,10 +21,15 @@ import neo4j
 import orjson
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 from neo4j.exceptions import DriverError, Neo4jError
+from prometheus_client import REGISTRY
 
 from lineage.dead_letter import dead_letter
 from lineage.mutations import MutationDict, join_change_set, read_change_set
 from lineage.settings import Settings
+from observability import metrics
+from observability.health import Health
+from observability.lag import LagCollector, LagReader, kafka_config, pipeline_groups
+from observability.server import serve_operations
 from producers.topics import ensure_settings_topics
 from sinks.dead_letters import DeadLetterWriter
 from sinks.neo4j_writer import Neo4jGraphWriter
@@ -49,12 +54,18 @@ class LetterBox(Protocol):
 
 class GraphSink:
     def __init__(
-        self, settings: Settings, writer: Neo4jGraphWriter, consumer: Consumer, dead_letters: LetterBox
+        self,
+        settings: Settings,
+        writer: Neo4jGraphWriter,
+        consumer: Consumer,
+        dead_letters: LetterBox,
+        health: Health | None = None,
     ) -> None:
         self._settings = settings
         self._writer = writer
         self._consumer = consumer
         self._dead_letters = dead_letters
+        self._health = health or Health(settings.health_stuck_seconds)
         self._stopping = threading.Event()
         self.written = 0
         self.dead_lettered = 0
@@ -63,9 +74,11 @@ class GraphSink:
         self._stopping.set()
 
     def run(self) -> None:
-        self._consumer.subscribe([self._settings.graph_topic])
+        self._health.not_ready("starting", "joining the consumer group")
+        self._consumer.subscribe([self._settings.graph_topic], on_assign=lambda *_: self._health.ready())
         try:
             while not self._stopping.is_set():
+                self._health.beat()
                 messages = self._consumer.consume(self._settings.sink_batch_size, BATCH_WAIT_SECONDS)
                 if messages:
                     self._handle(messages)
@@ -83,6 +96,7 @@ class GraphSink:
                 continue
             valid, problems = read_change_set(msg.value() or b"")
             groups.append((msg, valid))
+            metrics.RECORDS_CONSUMED.labels(self._settings.graph_topic).inc()
             if problems:
                 # Only a producer outside this product could write such a record.
                 malformed[id(msg)] = self._letter(msg, "malformed-mutation", "; ".join(problems))
@@ -97,6 +111,9 @@ class GraphSink:
             if letters:
                 self._dead_letters.send(letters)  # before the commit: nothing is lost
                 self.dead_lettered += len(letters)
+                for _, letter in letters:
+                    metrics.DEAD_LETTERS.labels(self._settings.graph_dlq_topic, json.loads(letter)["reason"]).inc()
+                metrics.RECORDS_PRODUCED.labels(self._settings.graph_dlq_topic).inc(len(letters))
                 logger.error(
                     "dead-lettered %d record(s) to %s: %s",
                     len(letters),
@@ -105,6 +122,7 @@ class GraphSink:
                 )
             self._commit([msg for msg, _ in chunk])
             self.written += written
+            metrics.MUTATIONS_WRITTEN.inc(written)
 
     def _write_groups(
         self, groups: list[tuple[Message, list[MutationDict]]], letters: list[tuple[bytes | None, bytes]]
@@ -179,15 +197,24 @@ class GraphSink:
         paused = False
         try:
             while True:
+                started = time.perf_counter()
                 try:
                     self._writer.write(mutations)
-                    return True
                 except (DriverError, Neo4jError) as exc:
+                    metrics.NEO4J_ERRORS.labels(metrics.neo4j_error_kind(exc)).inc()
                     if isinstance(exc, Neo4jError) and not exc.is_retryable():
                         raise
                     logger.warning(
                         "Neo4j write failed, retrying in %.1fs mutations=%d: %s", backoff, len(mutations), exc
                     )
+                    metrics.SINK_RETRIES.inc()
+                    self._health.not_ready("neo4j-unavailable", f"{type(exc).__name__}: {exc}"[:500])
+                else:
+                    metrics.SINK_WRITE_SECONDS.observe(time.perf_counter() - started)
+                    metrics.SINK_TRANSACTION_MUTATIONS.observe(len(mutations))
+                    if paused:
+                        self._health.ready()
+                    return True
                 if not paused:
                     self._consumer.pause(self._consumer.assignment())
                     paused = True
@@ -202,6 +229,7 @@ class GraphSink:
         """Poll without consuming for ``seconds``; True if a stop was requested meanwhile."""
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
+            self._health.beat()
             if self._stopping.is_set():
                 return True
             self._consumer.pause(self._consumer.assignment())  # also any newly assigned
@@ -232,7 +260,7 @@ def _transactions(
 
 def create_consumer(settings: Settings) -> Consumer:
     config: dict[str, Any] = {
-        "bootstrap.servers": settings.kafka_bootstrap,
+        **settings.kafka_client_config(),
         "group.id": settings.sink_group,
         "enable.auto.commit": False,
         "auto.offset.reset": "earliest",
@@ -247,13 +275,19 @@ def create_consumer(settings: Settings) -> Consumer:
 
 
 def run_sink(settings: Settings) -> None:
+    health = Health(settings.health_stuck_seconds)
+    serve_operations("sink", settings.metrics_host, settings.sink_metrics_port, "LINEAGE_SINK_METRICS_PORT", health)
+    lag = LagReader(kafka_config(settings))
+    REGISTRY.register(LagCollector(lambda: lag.read(pipeline_groups(settings))))
     ensure_settings_topics(settings, [settings.graph_topic, settings.graph_dlq_topic])
     with neo4j.GraphDatabase.driver(settings.neo4j_uri, **settings.neo4j_driver_options) as driver:
         writer = Neo4jGraphWriter(driver, settings.neo4j_database)
-        writer.verify(settings.neo4j_uri)
+        writer.verify(settings.neo4j_uri, settings.neo4j_user)
         writer.ensure_schema()
-        letters = DeadLetterWriter(settings.kafka_bootstrap, settings.graph_dlq_topic)
-        sink = GraphSink(settings, writer, create_consumer(settings), letters)
+        letters = DeadLetterWriter(
+            settings.kafka_bootstrap, settings.graph_dlq_topic, kafka_config=settings.kafka_security_config
+        )
+        sink = GraphSink(settings, writer, create_consumer(settings), letters, health)
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: sink.stop())
         logger.info(

@@ -45,6 +45,8 @@ from lineage.mutations import split_change_sets, too_large_for_a_change_set
 from lineage.processing import Rejected, StateCache, apply_all, route
 from lineage.routed_batch import Source
 from lineage.settings import Settings
+from observability import metrics
+from observability.health import Health
 from producers.topics import MAX_MESSAGE_BYTES
 from stream_processor import faust_fixes
 from stream_processor.leniency_log import LeniencyLog
@@ -89,6 +91,8 @@ CHANGE_SET_MUTATIONS = 1000
 STALL_CHECK_SECONDS = 10.0
 # Mutations remembered per worker so that one shared by many runs is sent once (~100 bytes each).
 RECENTLY_SENT_CAPACITY = 100_000
+# How often the worker tells its health check it is alive, and looks whether it is ready.
+HEALTH_CHECK_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -144,6 +148,9 @@ class ExitOnSendError(faust.Sensor):
     and then commits the offsets of the events that caused it. This sensor ends the worker first:
     the record's future fails (and this runs) inside the producer flush that precedes each commit."""
 
+    # Faust's services log their start and stop at INFO; kept with Faust's own (observability.logs).
+    logger = logging.getLogger("faust.sensors.exit_on_send_error")
+
     def __init__(self, on_fatal: Callable[[BaseException, faust.EventT | None], NoReturn]) -> None:
         super().__init__()
         self._on_fatal = on_fatal
@@ -153,11 +160,15 @@ class ExitOnSendError(faust.Sensor):
 
 
 def create_app(
-    settings: Settings, on_fatal: Callable[[BaseException, faust.EventT | None], NoReturn] = exit_unacknowledged
+    settings: Settings,
+    on_fatal: Callable[[BaseException, faust.EventT | None], NoReturn] = exit_unacknowledged,
+    health: Health | None = None,
 ) -> Processor:
     app = faust.App(
         settings.processor_group,
         broker=f"kafka://{settings.kafka_bootstrap}",
+        # SASL / TLS as for the product's other clients (Faust derives aiokafka's security_protocol).
+        broker_credentials=settings.faust_broker_credentials,
         store=settings.processor_store,
         datadir=str(settings.home / "processor"),
         autodiscover=False,
@@ -178,7 +189,7 @@ def create_app(
         broker_heartbeat_interval=min(3.0, settings.processor_session_timeout / 3),
     )
     app.sensors.add(ExitOnSendError(on_fatal))
-    faust_fixes.install(settings.kafka_bootstrap, lambda exc: on_fatal(exc, None))
+    faust_fixes.install(settings.kafka_client_config(), lambda exc: on_fatal(exc, None))
     raw: dict[str, Any] = {"key_serializer": "raw", "value_serializer": "raw"}
     partitions = Partitions(settings.topic_partitions, settings.topic_partitions)
     events = app.topic(settings.events_topic, **raw)
@@ -204,6 +215,8 @@ def create_app(
         )
         letter = dead_letter(value, reason, message, source.topic, source.partition, source.offset)
         await dlq.send(key=key, value=letter)
+        metrics.DEAD_LETTERS.labels(settings.dlq_topic, reason).inc()
+        metrics.RECORDS_PRODUCED.labels(settings.dlq_topic).inc()
 
     # Events taken leniently, counted once each, where they are first decoded (``route``).
     leniency_log = LeniencyLog()
@@ -233,6 +246,8 @@ def create_app(
                         await runs.send(key=None, value=routed_batch.pack(topic, chunk), partition=partition)
                     except Exception as exc:  # noqa: BLE001  # on_fatal logs it and ends the process
                         on_fatal(exc, routed[done - 1][1])
+                    metrics.RECORDS_PRODUCED.labels(settings.runs_topic).inc()
+            metrics.RECORDS_CONSUMED.labels(settings.events_topic).inc(len(batch))
 
     async def route_one(event: faust.EventT) -> bytes | None:
         """The key the event goes on with, or None when it was dead-lettered."""
@@ -248,6 +263,11 @@ def create_app(
             return None
         if routed.leniencies:
             leniency_log.record(routed.leniencies, msg.topic, msg.partition, msg.offset)
+            for kind in routed.leniencies:
+                metrics.LENIENCIES.labels(kind).inc()
+        metrics.EVENTS_ROUTED.inc()
+        if routed.run_state is not None:
+            metrics.RUN_EVENTS.labels(routed.run_state).inc()
         return routed.key
 
     recently_sent = RecentlySent(RECENTLY_SENT_CAPACITY)
@@ -298,6 +318,21 @@ def create_app(
                     timeout,
                 )
 
+    if health is not None:
+        watched = health
+
+        @app.timer(interval=HEALTH_CHECK_SECONDS)
+        async def report_health() -> None:
+            """Alive while the event loop turns; ready once in the group with recovery done."""
+            watched.beat()
+            recovery: Any = app.tables.recovery  # type: ignore[attr-defined]  # on Faust's TableManager
+            if app.rebalancing:
+                watched.not_ready("rebalancing", "the consumer group is reassigning partitions")
+            elif not recovery.completed.is_set():
+                watched.not_ready("starting", "joining the consumer group, or reading the run-state changelog back")
+            else:
+                watched.ready()
+
     @app.agent(runs, name="merge")
     async def merge_agent(stream: faust.StreamT) -> None:
         # A batch at a time, folded per run (lineage.processing.apply_all): a run whose events
@@ -306,6 +341,7 @@ def create_app(
         async for batch in stream.take_events(  # type: ignore[attr-defined]  # not in StreamT
             MERGE_BATCH, within=MERGE_WITHIN_SECONDS
         ):
+            started = time.perf_counter()
             entries: list[Entry] = []
             for message in batch:
                 try:
@@ -330,6 +366,12 @@ def create_app(
                         )
                     except Exception as exc:  # noqa: BLE001  # on_fatal logs it and ends the process
                         on_fatal(exc, batch[-1])
+                metrics.RECORDS_PRODUCED.labels(settings.graph_topic).inc(len(change_sets))
+                metrics.CHANGE_SETS_SENT.inc(len(change_sets))
+                metrics.MUTATIONS_SENT.inc(len(changes))
+            metrics.RECORDS_CONSUMED.labels(settings.runs_topic).inc(len(batch))
+            metrics.EVENTS_MERGED.inc(len(entries))
+            metrics.MERGE_SECONDS.observe(time.perf_counter() - started)
 
     async def _entries(message: faust.EventT) -> list[Entry]:
         """The events a runs-topic message carries: a routed batch, or one event as it was."""

@@ -30,7 +30,7 @@ class LeniencyLog:
             if kind not in self.totals:
                 logger.info(
                     "accepted leniently kind=%s topic=%s partition=%s offset=%s (the first of its kind; the "
-                    'next are counted in a summary at most once a minute; the README\'s "Which events" '
+                    "next are counted in a summary at most once a minute; docs/accepted-events.md "
                     "says what each kind means)",
                     kind,
                     topic,

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import logging
+from pathlib import Path
+
 import faust
+from faust.sensors.prometheus import FaustMetrics, PrometheusMonitor
+from prometheus_client import REGISTRY
 
 from lineage.settings import Settings
+from observability.health import Health
+from observability.lag import LagCollector, LagReader, kafka_config, pipeline_groups
+from observability.logs import quiet
+from observability.server import serve_operations
 from producers.topics import KafkaUnavailable, ensure_settings_topics
 from stream_processor.app import all_topics, create_app
+from stream_processor.state_check import check_saved_state
 
 
 class StateTopicMismatch(KafkaUnavailable):
@@ -31,12 +41,39 @@ def prepare_topics(settings: Settings, changelog: str) -> dict[str, int]:
     return counts
 
 
+class QuietWorker(faust.Worker):
+    """Faust's worker, keeping the libraries' start-up chatter out of the log (observability.logs)."""
+
+    def on_setup_root_logger(self, logger: logging.Logger, level: int) -> None:
+        super().on_setup_root_logger(logger, level)
+        quiet(logging.getLevelName(level))
+
+
 def run_worker(settings: Settings) -> None:
-    processor = create_app(settings)
-    counts = prepare_topics(settings, processor.run_table.changelog_topic.get_topic_name())
+    health = Health(settings.health_stuck_seconds)
+    serve_operations(
+        "process", settings.metrics_host, settings.processor_metrics_port, "LINEAGE_PROCESSOR_METRICS_PORT", health
+    )
+    processor = create_app(settings, health=health)
+    changelog = processor.run_table.changelog_topic.get_topic_name()
+    counts = prepare_topics(settings, changelog)
+    check_saved_state(
+        kafka_config(settings),
+        settings.home,
+        Path(processor.app.conf.tabledir),
+        processor.run_table.name,
+        changelog,
+        counts[changelog],
+    )
     processor.partitions.runs, processor.partitions.graph = counts[settings.runs_topic], counts[settings.graph_topic]
     (settings.home / "processor").mkdir(parents=True, exist_ok=True)
-    worker = faust.Worker(processor.app, loglevel=settings.log_level, quiet=True)
+    if settings.processor_metrics_port:
+        # Faust's own Prometheus sensor (messages in and out per topic, commit and send latency,
+        # rebalances), beside the product's metrics and the pipeline's consumer lag.
+        processor.app.monitor = PrometheusMonitor(metrics=FaustMetrics.create(REGISTRY, "lineage_faust"))
+        lag = LagReader(kafka_config(settings))
+        REGISTRY.register(LagCollector(lambda: lag.read(pipeline_groups(settings))))
+    worker = QuietWorker(processor.app, loglevel=settings.log_level, quiet=True)
     # Faust's terminal spinner, installed at WARNING and above, sets the root logger to DEBUG so
     # that every debug record (aiokafka logs one per message sent) is built and then dropped.
     worker.spinner = None

@@ -137,4 +137,10 @@ def isolated_settings(services: Any, prefix: str, home: Path) -> Settings:
         sink_group=f"{tag}-sink",
         topic_partitions=3,
         home=home,
+        # Several components of a kind run at once in some tests: operations ports only where a test
+        # asks for them (tests/integration/test_operations.py).
+        ingest_metrics_port=0,
+        processor_metrics_port=0,
+        sink_metrics_port=0,
+        api_metrics_port=0,
     )

@@ -147,3 +147,12 @@ def test_docker_compose_config_is_valid() -> None:
         cwd=ROOT,
     )
     assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize(("name", "command"), APPS.items())
+def test_each_app_is_checked_on_its_readiness_endpoint(services: dict[str, Any], name: str, command: str) -> None:
+    setting = {"ingest": "ingest", "process": "processor", "sink": "sink", "api": "api"}[command]
+    port = Settings.model_fields[f"{setting}_metrics_port"].default
+    probe = " ".join(services[name]["healthcheck"]["test"])
+    assert f"http://127.0.0.1:{port}/readyz" in probe
+    assert Settings.from_env(_env(services[name])).metrics_host == "0.0.0.0"

@@ -1,0 +1,1 @@
+"""What operators see of a running component: Prometheus metrics, consumer lag, health and readiness."""
