@@ -235,7 +235,7 @@ REASONS = {
 }
 
 # The ways an event can break the spec and still be accepted, each counted per event
-# (``Decoded.leniencies``; the processor logs the counts) and documented in the README.
+# (``Decoded.leniencies``; the processor logs the counts) and documented in docs/accepted-events.md.
 LENIENCIES = {
     "no-schema-url": "no top-level schemaURL (OpenLineage 1.0-era clients, Marquez's seed data)",
     "unknown-spec-version": "schemaURL names a spec version this product does not know; read as 2-0-2",

@@ -1,6 +1,6 @@
 """The Neo4j graph model: labels, their keys, and the relationships between them.
 
-This is a public interface (users write Cypher against it; README "Graph model"). The sink
+This is a public interface (users write Cypher against it; docs/graph-model.md). The sink
 builds its MERGE statements from these tables only, so a label or relationship type that is
 not listed here can never reach a Cypher string.
 """

@@ -44,8 +44,9 @@ DAILY = {"namespace": "postgres://warehouse:5432", "name": "analytics.public.ord
 CUSTOMERS = {"namespace": "postgres://warehouse:5432", "name": "analytics.public.customers"}
 DASHBOARD = {"namespace": "looker://prod", "name": "dashboards.revenue"}
 CRM = {"namespace": "postgres://db:5432", "name": "shop.public.customers"}
+# Fixed ids: examples/events/shop.ndjson holds these events, and the docs' examples name these runs.
 RUN = {
-    k: str(uuid.uuid4())
+    k: str(uuid.uuid5(uuid.NAMESPACE_URL, f"https://example.com/lineage/shop/{k}"))
     for k in (
         "dag",
         "task",
@@ -685,13 +686,42 @@ def test_the_explorer_page_is_served_for_any_path_and_says_when_it_is_not_built(
     assert bare.status_code == 503 and "make ui" in bare.text
 
 
+def test_with_read_keys_the_api_refuses_a_missing_or_wrong_key_and_answers_the_right_one(
+    graph: neo4j.Driver, tmp_path: Path
+) -> None:
+    built = tmp_path / "dist"
+    built.mkdir()
+    (built / "index.html").write_text("<!doctype html><title>Lineage explorer</title>")
+    client = TestClient(create_api(graph, ui_dir=built, read_keys={"reader-one", "reader-two"}))
+    search = {"q": "orders"}
+    missing = client.get("/api/v1/search", params=search)
+    assert missing.status_code == 401 and missing.json()["reason"] == "missing-api-key"
+    assert "Authorization: Bearer <key>" in missing.json()["message"]
+    for wrong in ("Bearer nope", "Bearer reader-one2", "Basic cmVhZGVyLW9uZQ==", "reader-one"):
+        refused = client.get("/api/v1/search", params=search, headers={"Authorization": wrong})
+        assert refused.status_code == 401, wrong
+        assert refused.json()["reason"] in ("invalid-api-key", "missing-api-key"), wrong
+        assert "results" not in refused.json()
+    for key in ("reader-one", "reader-two"):
+        found = client.get("/api/v1/search", params=search, headers={"Authorization": f"Bearer {key}"})
+        assert found.status_code == 200 and found.json()["results"][0]["name"] == ORDERS["name"]
+    lineage = client.get(
+        "/api/v1/lineage", params={"kind": "dataset", **ORDERS}, headers={"Authorization": "Bearer reader-one"}
+    )
+    assert lineage.status_code == 200 and lineage.json()["nodes"]
+    assert client.get("/api/v1/lineage", params={"kind": "dataset", **ORDERS}).status_code == 401
+    # Open without a key: whether Neo4j is up, and the explorer's files (the page then asks for a key).
+    assert client.get("/api/v1/health").json() == {"status": "ok"}
+    assert client.get("/").status_code == 200
+
+
 DOCS = Path(__file__).parents[2]
 
 
 def cypher_examples() -> list[tuple[str, str]]:
-    """(where, query) for every ```cypher block of the README and the cookbook."""
+    """(where, query) for every ```cypher block of the README and of every page under docs/."""
     out = []
-    for doc in ("README.md", "docs/cypher-cookbook.md"):
+    for doc in ["README.md", *sorted(p.relative_to(DOCS).as_posix() for p in (DOCS / "docs").glob("*.md"))]:
         text = (DOCS / doc).read_text()
         for i, block in enumerate(re.findall(r"```cypher\n(.*?)```", text, re.S)):
             out.append((f"{doc} #{i + 1}", block))
