@@ -65,6 +65,7 @@ def read_snapshot(settings: Settings, reader: LagReader, driver: neo4j.Driver | 
     ]
     try:
         lags = reader.read(groups)
+        at = time.monotonic()  # rates are over the times the offsets were read
         letters = {topic: reader.count(topic) for topic in (settings.dlq_topic, settings.graph_dlq_topic)}
     except Exception as exc:  # KafkaException, a timeout: one clear line
         raise KafkaUnavailable(
@@ -74,18 +75,20 @@ def read_snapshot(settings: Settings, reader: LagReader, driver: neo4j.Driver | 
     # Offsets count from 0: a partition's end is how many records it was ever sent.
     received = sum(r.end for r in lags if r.group == settings.processor_group and r.topic == settings.events_topic)
     graph = _graph_counts(driver, settings)
-    return Snapshot(time.monotonic(), received, lags, letters, graph, probe_components(settings))
+    return Snapshot(at, received, lags, letters, graph, probe_components(settings))
 
 
 def _graph_counts(driver: neo4j.Driver | None, settings: Settings) -> dict[str, Any]:
     if driver is None:
         return {"error": "not connected"}
     try:
-        # Both answered from Neo4j's count store, in constant time.
-        counts = [
-            driver.execute_query(query, database_=settings.neo4j_database).records[0]["n"]
-            for query in ("MATCH (n) RETURN count(n) AS n", "MATCH ()-[r]->() RETURN count(r) AS n")
-        ]
+        # Both answered from Neo4j's count store, in constant time. Auto-commit queries: not retried
+        # for half a minute as a managed transaction would be while Neo4j is away.
+        with driver.session(database=settings.neo4j_database) as session:
+            counts = [
+                session.run(query).single(strict=True)["n"]
+                for query in ("MATCH (n) RETURN count(n) AS n", "MATCH ()-[r]->() RETURN count(r) AS n")
+            ]
     except (DriverError, Neo4jError) as exc:
         return {"error": f"did not answer ({type(exc).__name__})"}
     return {"nodes": counts[0], "relationships": counts[1]}
@@ -134,8 +137,8 @@ def summarize(settings: Settings, before: Snapshot | None, now: Snapshot) -> dic
     ):
         rows = [r for r in now.lags if r.group == group and r.topic == topic]
         earlier = [r for r in before.lags if r.group == group and r.topic == topic] if before else None
-        done = sum(r.end - r.lag for r in rows)
-        done_before = sum(r.end - r.lag for r in earlier) if earlier is not None else None
+        done = sum(r.committed or 0 for r in rows)
+        done_before = sum(r.committed or 0 for r in earlier) if earlier is not None else None
         partitions = [
             {"partition": r.partition, "committed": r.committed, "end": r.end, "lag": r.lag}
             for r in sorted(rows, key=lambda r: r.partition)
@@ -209,7 +212,9 @@ def run_status(args: argparse.Namespace) -> int:
     settings = component_settings()
     reader = LagReader(kafka_config(settings), timeout=5.0)
     interval = max(args.interval, 0.2)
-    with neo4j.GraphDatabase.driver(settings.neo4j_uri, **settings.neo4j_driver_options) as driver:
+    # A Neo4j that does not answer shows as such within seconds, not after the driver's retries.
+    options = settings.neo4j_driver_options | {"connection_timeout": 3.0, "connection_acquisition_timeout": 5.0}
+    with neo4j.GraphDatabase.driver(settings.neo4j_uri, **options) as driver:
         before = read_snapshot(settings, reader, driver)
         console = Console()
         if args.json or args.once or not console.is_terminal:
@@ -224,7 +229,12 @@ def run_status(args: argparse.Namespace) -> int:
             try:
                 while True:
                     time.sleep(interval)
-                    now = read_snapshot(settings, reader, driver)
+                    try:
+                        now = read_snapshot(settings, reader, driver)
+                    except KafkaUnavailable as exc:  # keep watching: it may come back
+                        live.update(Group(render(summarize(settings, None, before)), Text(str(exc), style="red")))
+                        live.refresh()
+                        continue
                     live.update(render(summarize(settings, before, now)), refresh=True)
                     before = now
             except KeyboardInterrupt:

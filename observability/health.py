@@ -4,7 +4,9 @@ Pure: the component says when it is ready (connected, its partitions assigned) a
 (Neo4j gone, say), and beats while its main loop turns; ``healthy`` is false once the loop has not
 turned for ``stuck_after`` seconds or the component declared itself stuck. A component that is
 alive but not ready is left running (it is waiting for something); one that is not healthy is
-restarted.
+restarted. Until it has been ready once, a component is starting, not stuck: a processor reading a
+large run state back, say, beats only once that is done (an orchestrator's start-up allowance,
+such as a Kubernetes startupProbe on /readyz, bounds the start).
 """
 
 from __future__ import annotations
@@ -32,8 +34,8 @@ class Health:
         self._lock = Lock()
         self._beat = clock()
         self._ready = Verdict(False, "starting")
+        self._started = False
         self._stuck: str | None = None
-        self.on_change: Callable[[bool], None] = lambda ready: None
 
     def beat(self) -> None:
         """The component's main loop turned."""
@@ -51,10 +53,10 @@ class Health:
 
     def _set(self, verdict: Verdict) -> None:
         with self._lock:
-            changed = verdict.ok != self._ready.ok
+            if verdict.ok and not self._started:
+                self._started = True
+                self._beat = self._clock()
             self._ready = verdict
-        if changed:
-            self.on_change(verdict.ok)
 
     def readiness(self) -> Verdict:
         live = self.liveness()
@@ -64,6 +66,6 @@ class Health:
         if self._stuck is not None:
             return Verdict(False, "stuck", self._stuck)
         quiet = self._clock() - self._beat
-        if quiet > self._stuck_after:
+        if self._started and quiet > self._stuck_after:
             return Verdict(False, "stuck", f"the main loop has not turned for {quiet:.0f} s")
         return Verdict(True, "ok")

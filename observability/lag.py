@@ -9,6 +9,7 @@ A group that never committed on a partition lags by everything the partition sti
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -108,32 +109,34 @@ class LagReader:
 
 
 class LagCollector(Collector):
-    """``lineage_consumer_lag`` at scrape time, read at most every ``min_interval`` seconds; when the
-    brokers do not answer, the last figures (and ``lineage_consumer_lag_read_errors_total`` rises)."""
+    """``lineage_consumer_lag`` as last read: a background thread reads the brokers every
+    ``interval`` seconds, so a scrape never waits for them. When they do not answer, the last
+    figures stay and ``lineage_consumer_lag_read_errors_total`` rises."""
 
-    def __init__(
-        self,
-        read: Callable[[], list[PartitionLag]],
-        min_interval: float = 5.0,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
+    def __init__(self, read: Callable[[], list[PartitionLag]], interval: float = 5.0) -> None:
         self._read = read
-        self._min_interval = min_interval
-        self._clock = clock
+        self._interval = interval
         self._last: list[PartitionLag] = []
-        self._at: float | None = None
+
+    def refresh(self) -> None:
+        try:
+            self._last = self._read()
+        except Exception:  # noqa: BLE001  # KafkaException, a timeout: keep the last figures
+            metrics.LAG_READ_ERRORS.inc()
+
+    def start(self) -> LagCollector:
+        def loop() -> None:
+            while True:
+                self.refresh()
+                time.sleep(self._interval)
+
+        threading.Thread(target=loop, name="consumer-lag", daemon=True).start()
+        return self
 
     def describe(self) -> Iterator[GaugeMetricFamily]:
         yield GaugeMetricFamily("lineage_consumer_lag", LAG_HELP, labels=["group", "topic", "partition"])
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        now = self._clock()
-        if self._at is None or now - self._at >= self._min_interval:
-            try:
-                self._last = self._read()
-            except Exception:  # noqa: BLE001  # KafkaException, a timeout: a scrape must still answer
-                metrics.LAG_READ_ERRORS.inc()
-            self._at = now
         family = GaugeMetricFamily("lineage_consumer_lag", LAG_HELP, labels=["group", "topic", "partition"])
         for row in self._last:
             family.add_metric([row.group, row.topic, str(row.partition)], row.lag)

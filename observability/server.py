@@ -53,7 +53,7 @@ def serve_operations(component: str, host: str, port: int, setting: str, health:
     naming ``setting`` when the port is in use."""
     metrics.register(component)
     metrics.BUILD.info({"component": component, "version": _version()})
-    health.on_change = lambda ready: metrics.READY.set(1 if ready else 0)
+    metrics.READY.set_function(lambda: 1.0 if health.readiness().ok else 0.0)
     if port == 0:
         return None
     try:

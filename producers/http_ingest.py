@@ -243,7 +243,7 @@ def ingest_server(
             health.not_ready("kafka-unavailable", "Kafka did not take an event")
 
     config = uvicorn.Config(
-        RequestMetrics(create_app(settings, publisher, ack_timeout=ack_timeout), observe, health),
+        RequestMetrics(create_app(settings, publisher, ack_timeout=ack_timeout), observe, health, publisher.check),
         host=settings.ingest_host,
         port=settings.ingest_port,
         lifespan="on",

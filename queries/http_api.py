@@ -54,7 +54,7 @@ from starlette.routing import BaseRoute, Route
 
 from lineage.settings import Settings
 from observability import metrics
-from observability.asgi import RequestMetrics
+from observability.asgi import Recheck, RequestMetrics
 from observability.health import Health
 from observability.server import serve_operations
 from queries.access import ReadKeys, RequireReadKey
@@ -244,10 +244,11 @@ def run_api(settings: Settings) -> None:
             f"bearer ({len(settings.read_keys)} read keys)" if settings.read_keys else "none",
         )
         app = create_api(driver, read_keys=settings.read_keys)
-        uvicorn.run(with_metrics(app, settings), host=settings.api_host, port=settings.api_port, log_level="warning")
+        served = with_metrics(app, settings, lambda: run_in_threadpool(driver.verify_connectivity))
+        uvicorn.run(served, host=settings.api_host, port=settings.api_port, log_level="warning")
 
 
-def with_metrics(app: Starlette, settings: Settings) -> RequestMetrics:
+def with_metrics(app: Starlette, settings: Settings, recheck: Recheck | None = None) -> RequestMetrics:
     """``app`` counting and timing each request (``lineage_api_*``), on the API's operations port."""
     health = Health(settings.health_stuck_seconds)
     serve_operations("api", settings.metrics_host, settings.api_metrics_port, "LINEAGE_API_METRICS_PORT", health)
@@ -261,7 +262,7 @@ def with_metrics(app: Starlette, settings: Settings) -> RequestMetrics:
         metrics.API_SECONDS.labels(route).observe(seconds)
         if status == 503:
             health.not_ready("neo4j-unavailable", "Neo4j did not answer a query")
-        elif status < 500:
+        elif 200 <= status < 300:  # a query answered (a 401 or 404 proves nothing about Neo4j)
             health.ready()
 
-    return RequestMetrics(app, observe, health)
+    return RequestMetrics(app, observe, health, recheck)

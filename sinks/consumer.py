@@ -66,6 +66,8 @@ class GraphSink:
         self._consumer = consumer
         self._dead_letters = dead_letters
         self._health = health or Health(settings.health_stuck_seconds)
+        self._neo4j_down = False  # the last write failed for want of Neo4j: not ready until one succeeds
+        self._consumed = metrics.RECORDS_CONSUMED.labels(settings.graph_topic)
         self._stopping = threading.Event()
         self.written = 0
         self.dead_lettered = 0
@@ -75,7 +77,7 @@ class GraphSink:
 
     def run(self) -> None:
         self._health.not_ready("starting", "joining the consumer group")
-        self._consumer.subscribe([self._settings.graph_topic], on_assign=lambda *_: self._health.ready())
+        self._consumer.subscribe([self._settings.graph_topic], on_assign=lambda *_: self._assigned())
         try:
             while not self._stopping.is_set():
                 self._health.beat()
@@ -84,6 +86,10 @@ class GraphSink:
                     self._handle(messages)
         finally:
             self._consumer.close()
+
+    def _assigned(self) -> None:
+        if not self._neo4j_down:
+            self._health.ready()
 
     def _handle(self, messages: list[Message]) -> None:
         groups: list[tuple[Message, list[MutationDict]]] = []
@@ -96,7 +102,7 @@ class GraphSink:
                 continue
             valid, problems = read_change_set(msg.value() or b"")
             groups.append((msg, valid))
-            metrics.RECORDS_CONSUMED.labels(self._settings.graph_topic).inc()
+            self._consumed.inc()
             if problems:
                 # Only a producer outside this product could write such a record.
                 malformed[id(msg)] = self._letter(msg, "malformed-mutation", "; ".join(problems))
@@ -208,12 +214,15 @@ class GraphSink:
                         "Neo4j write failed, retrying in %.1fs mutations=%d: %s", backoff, len(mutations), exc
                     )
                     metrics.SINK_RETRIES.inc()
+                    self._neo4j_down = True
                     self._health.not_ready("neo4j-unavailable", f"{type(exc).__name__}: {exc}"[:500])
                 else:
                     metrics.SINK_WRITE_SECONDS.observe(time.perf_counter() - started)
                     metrics.SINK_TRANSACTION_MUTATIONS.observe(len(mutations))
-                    if paused:
-                        self._health.ready()
+                    # A batch can take many transactions: each one written shows the loop alive.
+                    self._health.beat()
+                    self._neo4j_down = False
+                    self._health.ready()
                     return True
                 if not paused:
                     self._consumer.pause(self._consumer.assignment())
@@ -278,7 +287,7 @@ def run_sink(settings: Settings) -> None:
     health = Health(settings.health_stuck_seconds)
     serve_operations("sink", settings.metrics_host, settings.sink_metrics_port, "LINEAGE_SINK_METRICS_PORT", health)
     lag = LagReader(kafka_config(settings))
-    REGISTRY.register(LagCollector(lambda: lag.read(pipeline_groups(settings))))
+    REGISTRY.register(LagCollector(lambda: lag.read(pipeline_groups(settings))).start())
     ensure_settings_topics(settings, [settings.graph_topic, settings.graph_dlq_topic])
     with neo4j.GraphDatabase.driver(settings.neo4j_uri, **settings.neo4j_driver_options) as driver:
         writer = Neo4jGraphWriter(driver, settings.neo4j_database)

@@ -220,6 +220,7 @@ def create_app(
 
     # Events taken leniently, counted once each, where they are first decoded (``route``).
     leniency_log = LeniencyLog()
+    run_states: dict[str, Any] = {}  # lineage_run_events_total's series, by state, looked up once
 
     @app.agent(events, name="route")
     async def route_agent(stream: faust.StreamT) -> None:
@@ -267,7 +268,10 @@ def create_app(
                 metrics.LENIENCIES.labels(kind).inc()
         metrics.EVENTS_ROUTED.inc()
         if routed.run_state is not None:
-            metrics.RUN_EVENTS.labels(routed.run_state).inc()
+            counted = run_states.get(routed.run_state)
+            if counted is None:
+                counted = run_states[routed.run_state] = metrics.RUN_EVENTS.labels(routed.run_state)
+            counted.inc()
         return routed.key
 
     recently_sent = RecentlySent(RECENTLY_SENT_CAPACITY)
@@ -328,8 +332,8 @@ def create_app(
             recovery: Any = app.tables.recovery  # type: ignore[attr-defined]  # on Faust's TableManager
             if app.rebalancing:
                 watched.not_ready("rebalancing", "the consumer group is reassigning partitions")
-            elif not recovery.completed.is_set():
-                watched.not_ready("starting", "joining the consumer group, or reading the run-state changelog back")
+            elif not recovery.completed.is_set() or recovery.in_recovery:
+                watched.not_ready("recovering", "reading the run-state changelog back")
             else:
                 watched.ready()
 

@@ -75,7 +75,14 @@ def check_saved_state(
     saved = saved_offsets(tables, table, partitions)
     if not saved:
         return
-    behind = stale(saved, changelog_ends(kafka_config, changelog, list(saved)))
+    try:
+        ends = changelog_ends(kafka_config, changelog, list(saved))
+    except Exception as exc:  # KafkaException, a timeout: one line, not a traceback
+        raise StaleState(
+            f"cannot read the end offsets of {changelog} to check the run state saved in {home / 'processor'} "
+            f"against them ({exc}); is Kafka reachable?"
+        ) from exc
+    behind = stale(saved, ends)
     if behind:
         p, (offset, end) = min(behind.items())
         folder = home / "processor"

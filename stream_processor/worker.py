@@ -72,7 +72,7 @@ def run_worker(settings: Settings) -> None:
         # rebalances), beside the product's metrics and the pipeline's consumer lag.
         processor.app.monitor = PrometheusMonitor(metrics=FaustMetrics.create(REGISTRY, "lineage_faust"))
         lag = LagReader(kafka_config(settings))
-        REGISTRY.register(LagCollector(lambda: lag.read(pipeline_groups(settings))))
+        REGISTRY.register(LagCollector(lambda: lag.read(pipeline_groups(settings))).start())
     worker = QuietWorker(processor.app, loglevel=settings.log_level, quiet=True)
     # Faust's terminal spinner, installed at WARNING and above, sets the root logger to DEBUG so
     # that every debug record (aiokafka logs one per message sent) is built and then dropped.

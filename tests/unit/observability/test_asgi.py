@@ -1,5 +1,6 @@
 import asyncio
 
+import pytest
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -49,3 +50,32 @@ def test_neo4j_errors_are_labelled_by_their_classification_or_class() -> None:
 
     assert neo4j_error_kind(Coded()) == "TransientError"
     assert neo4j_error_kind(ServiceUnavailable()) == "ServiceUnavailable"
+
+
+def test_an_unready_component_is_checked_again_and_turns_ready_without_traffic(monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    import observability.asgi as asgi
+
+    monkeypatch.setattr(asgi, "BEAT_SECONDS", 0.01)
+    monkeypatch.setattr(asgi, "RECHECK_SECONDS", 0.01)
+    answers = [RuntimeError("Kafka away"), None]
+
+    async def recheck() -> None:
+        answer = answers.pop(0) if answers else None
+        if answer is not None:
+            raise answer
+
+    async def ok(_: Request) -> JSONResponse:
+        return JSONResponse({})
+
+    health = Health(60)
+    wrapped = RequestMetrics(Starlette(routes=[Route("/", ok)]), lambda *_: None, health, recheck)
+    with TestClient(wrapped):
+        time.sleep(0.05)
+        health.not_ready("kafka-unavailable")
+        deadline = time.monotonic() + 5
+        while not health.readiness().ok and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert health.readiness().ok
+        assert not answers  # the first recheck failed, the second turned it ready
