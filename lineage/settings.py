@@ -112,6 +112,10 @@ class Settings(BaseModel):
     processor_metrics_port: int = Field(default=9151, ge=0, le=65535)
     sink_metrics_port: int = Field(default=9152, ge=0, le=65535)
     api_metrics_port: int = Field(default=9153, ge=0, le=65535)
+    # Faust's own Prometheus sensor on the processor's /metrics (lineage_faust_*: messages per topic and
+    # partition, send and commit latency, rebalances). Off by default: it costs about 6% of the
+    # processor's CPU (bench/README.md); the product's own metrics cover throughput and lag.
+    processor_faust_metrics: bool = False
     # A component whose main loop has not turned for this long reports itself unhealthy (/healthz 503).
     health_stuck_seconds: float = Field(default=120.0, ge=5.0)
 

@@ -68,9 +68,10 @@ def run_worker(settings: Settings) -> None:
     processor.partitions.runs, processor.partitions.graph = counts[settings.runs_topic], counts[settings.graph_topic]
     (settings.home / "processor").mkdir(parents=True, exist_ok=True)
     if settings.processor_metrics_port:
-        # Faust's own Prometheus sensor (messages in and out per topic, commit and send latency,
-        # rebalances), beside the product's metrics and the pipeline's consumer lag.
-        processor.app.monitor = PrometheusMonitor(metrics=FaustMetrics.create(REGISTRY, "lineage_faust"))
+        if settings.processor_faust_metrics:
+            # Faust's own Prometheus sensor (messages in and out per topic, commit and send latency,
+            # rebalances), beside the product's metrics: on request, for its cost per message.
+            processor.app.monitor = PrometheusMonitor(metrics=FaustMetrics.create(REGISTRY, "lineage_faust"))
         lag = LagReader(kafka_config(settings))
         REGISTRY.register(LagCollector(lambda: lag.read(pipeline_groups(settings))).start())
     worker = QuietWorker(processor.app, loglevel=settings.log_level, quiet=True)

@@ -102,6 +102,7 @@ def test_metrics_lag_status_and_readiness_on_the_real_pipeline(
             "ingest_port": free_port(),
             "api_port": free_port(),
             **{f"{name}_metrics_port": port for name, port in ports.items()},
+            "processor_faust_metrics": True,
         }
     )
     ensure_topics(settings.kafka_bootstrap, all_topics(settings), settings.topic_partitions)
@@ -148,7 +149,7 @@ def test_metrics_lag_status_and_readiness_on_the_real_pipeline(
             assert value(processed, "lineage_events_merged_total") == 20
             assert value(processed, "lineage_merge_batch_seconds_count") > 0
             assert value(processed, "lineage_ready") == 1
-            assert any(name.startswith("lineage_faust_") for name, _ in processed)  # Faust's own sensor
+            assert any(name.startswith("lineage_faust_") for name, _ in processed)  # Faust's own sensor, asked for
 
             written = scrape(ports["sink"])
             assert value(written, "lineage_records_consumed_total", topic=settings.graph_topic) > 0
