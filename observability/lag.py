@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from confluent_kafka import ConsumerGroupTopicPartitions, IsolationLevel, TopicPartition
+from confluent_kafka import Consumer, IsolationLevel, TopicPartition
 from confluent_kafka.admin import AdminClient, OffsetSpec
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
@@ -60,8 +60,15 @@ def pipeline_groups(settings: Settings) -> list[tuple[str, list[str]]]:
 
 
 class LagReader:
+    """Committed offsets come from a consumer of each group that never joins it (``committed``),
+    not from the admin API: librdkafka's admin client crashes the process (SIGSEGV in its
+    OffsetFetch handling, confluent-kafka-python #1982 and #2118) when a group's coordinator is
+    not ready yet, as on a young cluster."""
+
     def __init__(self, kafka_config: Mapping[str, Any], timeout: float = 5.0) -> None:
-        self._admin = AdminClient(dict(kafka_config))
+        self._config = dict(kafka_config)
+        self._admin = AdminClient(self._config)
+        self._consumers: dict[str, Consumer] = {}
         self._timeout = timeout
 
     def partitions(self, topics: Iterable[str]) -> dict[str, int]:
@@ -88,11 +95,12 @@ class LagReader:
             mine = [TopicPartition(tp.topic, tp.partition) for tp in tps if tp.topic in topics]
             if not mine:
                 continue
-            request = [ConsumerGroupTopicPartitions(group, mine)]
-            answer = self._admin.list_consumer_group_offsets(request, request_timeout=self._timeout)[group]
-            committed = {
-                (tp.topic, tp.partition): tp.offset for tp in answer.result(timeout=self._timeout).topic_partitions
-            }
+            consumer = self._consumers.get(group)
+            if consumer is None:
+                consumer = self._consumers[group] = Consumer(
+                    {**self._config, "group.id": group, "enable.auto.commit": False}
+                )
+            committed = {(tp.topic, tp.partition): tp.offset for tp in consumer.committed(mine, timeout=self._timeout)}
             for tp in mine:
                 place = (tp.topic, tp.partition)
                 offset = committed.get(place, -1)

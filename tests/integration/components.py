@@ -110,8 +110,8 @@ def wait_for(
     while True:
         dead = [p for p in procs if p.poll() is not None]
         if dead:
-            code = dead[0].returncode
-            raise AssertionError(f"a component exited (code {code}) while waiting for {what}\n{on_timeout()}")
+            code, which = dead[0].returncode, " ".join(str(a) for a in dead[0].args[-1:])
+            raise AssertionError(f"`{which}` exited (code {code}) while waiting for {what}\n{on_timeout()}")
         result = check()
         if result:
             return result

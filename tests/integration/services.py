@@ -87,7 +87,8 @@ def _containers() -> Iterator[Services]:
 
 
 def lineage_command(*args: str) -> list[str]:
-    return [sys.executable, "-m", "lineage_cli", *args]
+    # faulthandler: a component that crashes in native code leaves its Python stacks in its log.
+    return [sys.executable, "-X", "faulthandler", "-m", "lineage_cli", *args]
 
 
 @contextmanager
