@@ -45,6 +45,12 @@ class PartitionLag:
         return max(self.end - read_from, 0)
 
 
+COMMITTED_HELP = (
+    "A consumer group's committed offset on a partition, read from the brokers (absent while it has "
+    "committed nothing there): lag that stays while this does not move is a stalled consumer."
+)
+
+
 def kafka_config(settings: Settings) -> dict[str, Any]:
     """The lag reader's client settings: quiet, since a broker that does not answer is counted
     (``lineage_consumer_lag_read_errors_total``), not logged at every retry."""
@@ -142,10 +148,22 @@ class LagCollector(Collector):
         return self
 
     def describe(self) -> Iterator[GaugeMetricFamily]:
-        yield GaugeMetricFamily("lineage_consumer_lag", LAG_HELP, labels=["group", "topic", "partition"])
+        yield from self._families()
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        family = GaugeMetricFamily("lineage_consumer_lag", LAG_HELP, labels=["group", "topic", "partition"])
+        lag, committed = self._families()
         for row in self._last:
-            family.add_metric([row.group, row.topic, str(row.partition)], row.lag)
-        yield family
+            labels = [row.group, row.topic, str(row.partition)]
+            lag.add_metric(labels, row.lag)
+            if row.committed is not None:
+                committed.add_metric(labels, row.committed)
+        yield lag
+        yield committed
+
+    @staticmethod
+    def _families() -> tuple[GaugeMetricFamily, GaugeMetricFamily]:
+        labels = ["group", "topic", "partition"]
+        return (
+            GaugeMetricFamily("lineage_consumer_lag", LAG_HELP, labels=labels),
+            GaugeMetricFamily("lineage_consumer_committed_offset", COMMITTED_HELP, labels=labels),
+        )

@@ -21,13 +21,10 @@ def test_lag_is_what_follows_the_committed_offset(committed: int | None, start: 
     assert PartitionLag("g", "t", 0, committed, start, end).lag == lag
 
 
-def _scrape(registry: CollectorRegistry) -> dict[tuple[str, str, str], float]:
+def _scrape(registry: CollectorRegistry, name: str = "lineage_consumer_lag") -> dict[tuple[str, str, str], float]:
     text = generate_latest(registry).decode()
     families = {f.name: f for f in text_string_to_metric_families(text)}
-    return {
-        (s.labels["group"], s.labels["topic"], s.labels["partition"]): s.value
-        for s in families["lineage_consumer_lag"].samples
-    }
+    return {(s.labels["group"], s.labels["topic"], s.labels["partition"]): s.value for s in families[name].samples}
 
 
 def test_a_scrape_serves_the_last_figures_read_and_keeps_them_when_the_brokers_fail() -> None:
@@ -50,6 +47,8 @@ def test_a_scrape_serves_the_last_figures_read_and_keeps_them_when_the_brokers_f
     assert len(answers) == 3
     collector.refresh()
     assert _scrape(registry) == {("sink", "graph", "0"): 4, ("sink", "graph", "1"): 3}
+    committed = _scrape(registry, "lineage_consumer_committed_offset")
+    assert committed == {("sink", "graph", "0"): 5}  # partition 1: never committed, so absent
     collector.refresh()  # the failure: the last figures stay
     assert _scrape(registry) == {("sink", "graph", "0"): 4, ("sink", "graph", "1"): 3}
     collector.refresh()

@@ -5,12 +5,13 @@ from pathlib import Path
 from prometheus_client import CollectorRegistry
 
 from observability import metrics
+from observability.lag import LagCollector
 
 DOC = (Path(__file__).resolve().parents[3] / "docs" / "operations.md").read_text()
 
 
 def exported_names() -> set[tuple[str, str]]:
-    names = {("lineage_consumer_lag", "gauge")}
+    names = {(family.name, family.type) for family in LagCollector(list).describe()}
     for component in metrics.COMPONENT.values():
         registry = CollectorRegistry()
         for metric in component:
