@@ -124,12 +124,19 @@ def test_metrics_lag_status_and_readiness_on_the_real_pipeline(
             publisher.publish([b"this is not json"])
             publisher.flush(10)
 
-            wait_for(
-                lambda: (
-                    value(scrape(ports["sink"]), "lineage_mutations_written_total") > 0
+            def settled() -> bool:
+                """All 21 records read (the not-JSON one too), the 20 events merged, and the sink
+                caught up with what that sent."""
+                processor = scrape(ports["processor"])
+                return (
+                    value(processor, "lineage_records_consumed_total", topic=settings.events_topic) == 21
+                    and value(processor, "lineage_events_merged_total") == 20
                     and sink_lag(settings, ports["processor"]) == 0
-                    and value(scrape(ports["processor"]), "lineage_events_routed_total") == 20
-                ),
+                    and value(scrape(ports["sink"]), "lineage_mutations_written_total") > 0
+                )
+
+            wait_for(
+                settled,
                 90,
                 "the events written to Neo4j",
                 context,
