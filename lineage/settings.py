@@ -255,6 +255,17 @@ class Settings(BaseModel):
         }
 
     @property
+    def metrics_ports(self) -> dict[str, int]:
+        """Each long-running component's operations port (0: off), by the name `lineage status` and
+        the metrics use; its setting is LINEAGE_<NAME>_METRICS_PORT."""
+        return {
+            "ingest": self.ingest_metrics_port,
+            "processor": self.processor_metrics_port,
+            "sink": self.sink_metrics_port,
+            "api": self.api_metrics_port,
+        }
+
+    @property
     def api_keys(self) -> frozenset[str]:
         raw = self.ingest_api_keys.get_secret_value()
         return frozenset(k.strip() for k in raw.split(",") if k.strip())

@@ -278,10 +278,10 @@ def _run_all(_args: argparse.Namespace) -> int:
     for what, host, port in (
         ("LINEAGE_INGEST_PORT", settings.ingest_host, settings.ingest_port),
         ("LINEAGE_API_PORT", settings.api_host, settings.api_port),
-        ("LINEAGE_INGEST_METRICS_PORT", settings.metrics_host, settings.ingest_metrics_port),
-        ("LINEAGE_PROCESSOR_METRICS_PORT", settings.metrics_host, settings.processor_metrics_port),
-        ("LINEAGE_SINK_METRICS_PORT", settings.metrics_host, settings.sink_metrics_port),
-        ("LINEAGE_API_METRICS_PORT", settings.metrics_host, settings.api_metrics_port),
+        *(
+            (f"LINEAGE_{name.upper()}_METRICS_PORT", settings.metrics_host, p)
+            for name, p in settings.metrics_ports.items()
+        ),
     ):
         # Before anything starts: a second `lineage run` would join the consumer groups first.
         if port and _taken(host, port):
@@ -329,14 +329,13 @@ def _say_when_ready(settings: Settings, children: dict[str, subprocess.Popen[Any
         return
     ports = [f"{name} {c['address']}" for name, c in states.items() if c["address"]]
     info = stack.status(settings.stack_data_dir)
-    browser = info.get("neo4j_browser_url") if info.get("neo4j_running") else None
     lines = [
         "lineage run: ready.",
         f"  send events   http://{settings.ingest_host}:{settings.ingest_port}/api/v1/lineage "
         f"(or Kafka topic {settings.events_topic})",
         f"  explorer      http://{settings.api_host}:{settings.api_port}/  (API under /api/v1)",
         f"  metrics       {', '.join(ports) if ports else 'off'}  (/metrics, /healthz, /readyz)",
-        f"  Neo4j Browser {browser or 'not served: ' + str(info.get('neo4j_browser') or 'see `lineage stack status`')}",
+        f"  Neo4j Browser {_browser_text(info)}",
         "  `lineage status` shows the pipeline live.",
     ]
     print("\n".join(lines), file=sys.stderr, flush=True)

@@ -29,7 +29,7 @@ from rich.text import Text
 
 from lineage.settings import Settings
 from lineage_cli.environment import component_settings
-from observability.lag import LagReader, PartitionLag, kafka_config
+from observability.lag import LagReader, PartitionLag, kafka_config, pipeline_groups
 from producers.topics import KafkaUnavailable
 
 COMPONENTS = ("ingest", "processor", "sink", "api")
@@ -59,12 +59,8 @@ class Stage:
 
 
 def read_snapshot(settings: Settings, reader: LagReader, driver: neo4j.Driver | None) -> Snapshot:
-    groups = [
-        (settings.processor_group, [settings.events_topic, settings.runs_topic]),
-        (settings.sink_group, [settings.graph_topic]),
-    ]
     try:
-        lags = reader.read(groups)
+        lags = reader.read(pipeline_groups(settings))
         at = time.monotonic()  # rates are over the times the offsets were read
         letters = {topic: reader.count(topic) for topic in (settings.dlq_topic, settings.graph_dlq_topic)}
     except Exception as exc:  # KafkaException, a timeout: one clear line
@@ -96,14 +92,8 @@ def _graph_counts(driver: neo4j.Driver | None, settings: Settings) -> dict[str, 
 
 def probe_components(settings: Settings) -> dict[str, dict[str, str]]:
     """Each component's readiness on this host, from its operations port."""
-    ports = {
-        "ingest": settings.ingest_metrics_port,
-        "processor": settings.processor_metrics_port,
-        "sink": settings.sink_metrics_port,
-        "api": settings.api_metrics_port,
-    }
     out: dict[str, dict[str, str]] = {}
-    for name, port in ports.items():
+    for name, port in settings.metrics_ports.items():
         if port == 0:
             out[name] = {"address": "", "status": "off"}
             continue

@@ -17,6 +17,7 @@ from typing import Any
 
 from confluent_kafka import Consumer, IsolationLevel, TopicPartition
 from confluent_kafka.admin import AdminClient, OffsetSpec
+from prometheus_client import REGISTRY
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
@@ -55,6 +56,12 @@ def kafka_config(settings: Settings) -> dict[str, Any]:
     """The lag reader's client settings: quiet, since a broker that does not answer is counted
     (``lineage_consumer_lag_read_errors_total``), not logged at every retry."""
     return {**settings.kafka_client_config(), **QUIET_CLIENT}
+
+
+def export_pipeline_lag(settings: Settings) -> None:
+    """Put the pipeline's consumer lag on this process's /metrics, read in the background."""
+    reader = LagReader(kafka_config(settings))
+    REGISTRY.register(LagCollector(lambda: reader.read(pipeline_groups(settings))).start())
 
 
 def pipeline_groups(settings: Settings) -> list[tuple[str, list[str]]]:

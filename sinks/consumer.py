@@ -21,14 +21,13 @@ import neo4j
 import orjson
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 from neo4j.exceptions import DriverError, Neo4jError
-from prometheus_client import REGISTRY
 
 from lineage.dead_letter import dead_letter
 from lineage.mutations import MutationDict, join_change_set, read_change_set
 from lineage.settings import Settings
 from observability import metrics
 from observability.health import Health
-from observability.lag import LagCollector, LagReader, kafka_config, pipeline_groups
+from observability.lag import export_pipeline_lag
 from observability.server import serve_operations
 from producers.topics import ensure_settings_topics
 from sinks.dead_letters import DeadLetterWriter
@@ -286,8 +285,8 @@ def create_consumer(settings: Settings) -> Consumer:
 def run_sink(settings: Settings) -> None:
     health = Health(settings.health_stuck_seconds)
     serve_operations("sink", settings.metrics_host, settings.sink_metrics_port, "LINEAGE_SINK_METRICS_PORT", health)
-    lag = LagReader(kafka_config(settings))
-    REGISTRY.register(LagCollector(lambda: lag.read(pipeline_groups(settings))).start())
+    if settings.sink_metrics_port:
+        export_pipeline_lag(settings)
     ensure_settings_topics(settings, [settings.graph_topic, settings.graph_dlq_topic])
     with neo4j.GraphDatabase.driver(settings.neo4j_uri, **settings.neo4j_driver_options) as driver:
         writer = Neo4jGraphWriter(driver, settings.neo4j_database)

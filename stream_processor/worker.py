@@ -11,7 +11,7 @@ from prometheus_client import REGISTRY
 
 from lineage.settings import Settings
 from observability.health import Health
-from observability.lag import LagCollector, LagReader, kafka_config, pipeline_groups
+from observability.lag import export_pipeline_lag, kafka_config
 from observability.logs import quiet
 from observability.server import serve_operations
 from producers.topics import KafkaUnavailable, ensure_settings_topics
@@ -72,8 +72,7 @@ def run_worker(settings: Settings) -> None:
             # Faust's own Prometheus sensor (messages in and out per topic, commit and send latency,
             # rebalances), beside the product's metrics: on request, for its cost per message.
             processor.app.monitor = PrometheusMonitor(metrics=FaustMetrics.create(REGISTRY, "lineage_faust"))
-        lag = LagReader(kafka_config(settings))
-        REGISTRY.register(LagCollector(lambda: lag.read(pipeline_groups(settings))).start())
+        export_pipeline_lag(settings)
     worker = QuietWorker(processor.app, loglevel=settings.log_level, quiet=True)
     # Faust's terminal spinner, installed at WARNING and above, sets the root logger to DEBUG so
     # that every debug record (aiokafka logs one per message sent) is built and then dropped.
